@@ -1,0 +1,233 @@
+//! Jobs: what a client asked for, where it stands, and what it produced.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// A job id: a UUIDv7, so ids sort by creation time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct JobId(pub Uuid);
+
+impl JobId {
+    pub fn new() -> Self {
+        JobId(Uuid::now_v7())
+    }
+}
+
+impl Default for JobId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Display for JobId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl FromStr for JobId {
+    type Err = uuid::Error;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Uuid::parse_str(s).map(JobId)
+    }
+}
+
+/// What a job does. New tasks are added here and nowhere else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Task {
+    Sentiment,
+}
+
+impl Task {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Task::Sentiment => "sentiment",
+        }
+    }
+}
+
+impl FromStr for Task {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "sentiment" => Ok(Task::Sentiment),
+            other => Err(format!("unknown task {other:?}; supported: \"sentiment\"")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobStatus {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Canceled,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Queued => "queued",
+            JobStatus::Running => "running",
+            JobStatus::Succeeded => "succeeded",
+            JobStatus::Failed => "failed",
+            JobStatus::Canceled => "canceled",
+        }
+    }
+
+    pub fn is_terminal(self) -> bool {
+        matches!(self, JobStatus::Succeeded | JobStatus::Failed | JobStatus::Canceled)
+    }
+
+    /// Statuses only move forward: queued → running → one terminal state.
+    /// Stores use this to refuse a late or redelivered write that would regress.
+    pub fn can_move_to(self, next: JobStatus) -> bool {
+        match self {
+            JobStatus::Queued => next != JobStatus::Queued,
+            JobStatus::Running => next.is_terminal(),
+            _ => false,
+        }
+    }
+}
+
+impl FromStr for JobStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "queued" => Ok(JobStatus::Queued),
+            "running" => Ok(JobStatus::Running),
+            "succeeded" => Ok(JobStatus::Succeeded),
+            "failed" => Ok(JobStatus::Failed),
+            "canceled" => Ok(JobStatus::Canceled),
+            other => Err(format!("unknown status {other:?}")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Progress {
+    pub total: u32,
+    pub done: u32,
+    pub failed: u32,
+}
+
+impl Progress {
+    pub fn is_complete(&self) -> bool {
+        self.done + self.failed >= self.total
+    }
+}
+
+/// The job record every store keeps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    pub id: JobId,
+    pub owner: String,
+    pub task: Task,
+    pub status: JobStatus,
+    pub progress: Progress,
+    /// How many queue messages (chunks) carry the job's items.
+    pub chunks: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<serde_json::Value>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+impl Job {
+    pub fn new(owner: &str, task: Task, total: u32, chunks: u32) -> Self {
+        let now = now();
+        Job {
+            id: JobId::new(),
+            owner: owner.to_owned(),
+            task,
+            status: JobStatus::Queued,
+            progress: Progress { total, done: 0, failed: 0 },
+            chunks,
+            error: None,
+            metadata: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
+/// Wall-clock now, truncated to milliseconds so it survives every store's
+/// round trip unchanged.
+pub fn now() -> OffsetDateTime {
+    let t = OffsetDateTime::now_utc();
+    t.replace_nanosecond(t.millisecond() as u32 * 1_000_000).unwrap_or(t)
+}
+
+/// One item's result inside a chunk: either the task's output or an error.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ItemResult {
+    /// The item's index in the job's inputs.
+    pub i: u32,
+    #[serde(flatten)]
+    pub outcome: ItemOutcome,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ItemOutcome {
+    Failed { error: String },
+    Ok(serde_json::Value),
+}
+
+impl ItemResult {
+    pub fn ok(i: u32, value: serde_json::Value) -> Self {
+        ItemResult { i, outcome: ItemOutcome::Ok(value) }
+    }
+
+    pub fn failed(i: u32, error: impl Into<String>) -> Self {
+        ItemResult { i, outcome: ItemOutcome::Failed { error: error.into() } }
+    }
+
+    pub fn is_ok(&self) -> bool {
+        matches!(self.outcome, ItemOutcome::Ok(_))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_never_moves_backwards() {
+        use JobStatus::*;
+        assert!(Queued.can_move_to(Running));
+        assert!(Running.can_move_to(Succeeded));
+        assert!(!Running.can_move_to(Queued));
+        assert!(!Succeeded.can_move_to(Running));
+        assert!(!Failed.can_move_to(Succeeded));
+        assert!(!Canceled.can_move_to(Running));
+    }
+
+    #[test]
+    fn item_results_serialise_flat() {
+        let ok = ItemResult::ok(3, serde_json::json!({"sentiment": "positive"}));
+        assert_eq!(serde_json::to_value(&ok).unwrap(), serde_json::json!({"i": 3, "sentiment": "positive"}));
+        let bad = ItemResult::failed(4, "empty text");
+        let v = serde_json::to_value(&bad).unwrap();
+        assert_eq!(v, serde_json::json!({"i": 4, "error": "empty text"}));
+        let back: ItemResult = serde_json::from_value(v).unwrap();
+        assert_eq!(back, bad);
+    }
+
+    #[test]
+    fn unknown_task_is_an_error() {
+        assert_eq!("sentiment".parse::<Task>(), Ok(Task::Sentiment));
+        assert!("summarise".parse::<Task>().is_err());
+    }
+}

@@ -1,0 +1,36 @@
+//! Request limits. Each is enforced by the API with a clear 4xx and documented
+//! in the README.
+
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Request bodies above this are refused with 413. 6 MB is also what
+    /// Lambda accepts for a synchronous invocation.
+    pub max_body_bytes: usize,
+    /// One text, in UTF-8 bytes. The model reads at most 256 tokens anyway;
+    /// this bounds the queue message and storage, not the model.
+    pub max_text_bytes: usize,
+    /// Texts in one job.
+    pub max_inputs: usize,
+    /// Longest `Prefer: wait=N` honoured; larger values are capped.
+    pub max_wait: Duration,
+    /// How long `POST /v1/sentiment` waits before answering 202.
+    pub sentiment_wait: Duration,
+    /// Results inlined in `GET /v1/jobs/{id}`; larger jobs page through
+    /// `GET /v1/jobs/{id}/results`.
+    pub inline_results: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 6 * 1024 * 1024,
+            max_text_bytes: 20_000,
+            max_inputs: 10_000,
+            max_wait: Duration::from_secs(30),
+            sentiment_wait: Duration::from_secs(20),
+            inline_results: 1_000,
+        }
+    }
+}

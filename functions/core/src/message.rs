@@ -1,0 +1,174 @@
+//! The queue message: the one format the API, upstream systems and the worker
+//! agree on. Versioned, JSON, at most 256 KiB (SQS's limit).
+
+use crate::job::{Job, JobId, Task};
+use serde::{Deserialize, Serialize};
+
+pub const MESSAGE_VERSION: u32 = 1;
+/// SQS refuses bodies over 256 KiB; stay well below it to leave room for
+/// attributes and JSON escaping.
+pub const MAX_MESSAGE_BYTES: usize = 200 * 1024;
+/// Items per message: large enough to amortise a model run, small enough that
+/// one message finishes in seconds and a big batch fans out across workers.
+pub const MAX_ITEMS_PER_MESSAGE: usize = 64;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskMessage {
+    pub v: u32,
+    pub job_id: JobId,
+    pub owner: String,
+    pub task: Task,
+    pub chunk: u32,
+    pub items: Vec<Item>,
+    /// Item count of the whole job. Only needed when an upstream system puts a
+    /// message on the queue for a job the API never created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Item {
+    pub i: u32,
+    pub text: String,
+}
+
+/// A message that can never succeed: acknowledge it and fail its job.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{reason}")]
+pub struct Poison {
+    /// The job to fail, when the message names one we can read.
+    pub job_id: Option<JobId>,
+    pub reason: String,
+}
+
+impl TaskMessage {
+    /// Parses and validates a body. Anything wrong is permanent, so it is
+    /// reported as [`Poison`], with the job id when it can be recovered.
+    pub fn parse(body: &str) -> Result<TaskMessage, Poison> {
+        let value: serde_json::Value = serde_json::from_str(body)
+            .map_err(|e| Poison { job_id: None, reason: format!("message is not JSON: {e}") })?;
+        let job_id = value.get("job_id").and_then(|v| v.as_str()).and_then(|s| s.parse().ok());
+        let poison = |reason: String| Poison { job_id, reason };
+        if let Some(task) = value.get("task").and_then(|t| t.as_str()) {
+            task.parse::<Task>().map_err(poison)?;
+        }
+        match value.get("v").and_then(|v| v.as_u64()) {
+            Some(v) if v == MESSAGE_VERSION as u64 => {}
+            other => return Err(poison(format!("unsupported message version {other:?}; expected {MESSAGE_VERSION}"))),
+        }
+        let message: TaskMessage =
+            serde_json::from_value(value).map_err(|e| poison(format!("malformed message: {e}")))?;
+        if message.items.is_empty() {
+            return Err(poison("message has no items".into()));
+        }
+        Ok(message)
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a TaskMessage always serialises")
+    }
+}
+
+/// Splits a job's texts into messages of at most [`MAX_ITEMS_PER_MESSAGE`]
+/// items and [`MAX_MESSAGE_BYTES`] bytes. Callers have already bounded each
+/// text well below the byte limit.
+pub fn chunk_texts(job: &Job, texts: &[String]) -> Vec<TaskMessage> {
+    let mut messages = Vec::new();
+    let mut items = Vec::new();
+    let mut bytes = 0;
+    for (i, text) in texts.iter().enumerate() {
+        // JSON escaping can grow a text; 2x plus framing is a safe bound.
+        let cost = text.len() * 2 + 32;
+        if !items.is_empty() && (items.len() == MAX_ITEMS_PER_MESSAGE || bytes + cost > MAX_MESSAGE_BYTES) {
+            messages.push(message(job, messages.len() as u32, std::mem::take(&mut items)));
+            bytes = 0;
+        }
+        bytes += cost;
+        items.push(Item { i: i as u32, text: text.clone() });
+    }
+    if !items.is_empty() {
+        messages.push(message(job, messages.len() as u32, items));
+    }
+    messages
+}
+
+/// How many messages [`chunk_texts`] will produce, without building them.
+pub fn count_chunks(texts: &[String]) -> u32 {
+    let mut chunks = 0;
+    let (mut n, mut bytes) = (0, 0);
+    for text in texts {
+        let cost = text.len() * 2 + 32;
+        if n > 0 && (n == MAX_ITEMS_PER_MESSAGE || bytes + cost > MAX_MESSAGE_BYTES) {
+            chunks += 1;
+            n = 0;
+            bytes = 0;
+        }
+        n += 1;
+        bytes += cost;
+    }
+    chunks + u32::from(n > 0)
+}
+
+fn message(job: &Job, chunk: u32, items: Vec<Item>) -> TaskMessage {
+    TaskMessage {
+        v: MESSAGE_VERSION,
+        job_id: job.id,
+        owner: job.owner.clone(),
+        task: job.task,
+        chunk,
+        items,
+        total: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job() -> Job {
+        Job::new("alice", Task::Sentiment, 0, 0)
+    }
+
+    #[test]
+    fn chunks_respect_item_and_byte_limits() {
+        let texts: Vec<String> = (0..150).map(|i| format!("text {i}")).collect();
+        let msgs = chunk_texts(&job(), &texts);
+        assert_eq!(msgs.len(), 3);
+        assert_eq!(count_chunks(&texts), 3);
+        assert_eq!(msgs[0].items.len(), 64);
+        assert_eq!(msgs[2].items.last().unwrap().i, 149);
+        assert_eq!(msgs[2].chunk, 2);
+
+        let big: Vec<String> = (0..10).map(|_| "x".repeat(40_000)).collect();
+        let msgs = chunk_texts(&job(), &big);
+        assert_eq!(msgs.len() as u32, count_chunks(&big));
+        for m in &msgs {
+            assert!(m.to_json().len() <= 256 * 1024, "message too large");
+        }
+        assert!(msgs.len() > 1);
+    }
+
+    #[test]
+    fn parse_round_trips_and_rejects_poison() {
+        let texts = vec!["good".to_string()];
+        let msg = chunk_texts(&job(), &texts).remove(0);
+        assert_eq!(TaskMessage::parse(&msg.to_json()).unwrap(), msg);
+
+        let err = TaskMessage::parse("not json").unwrap_err();
+        assert_eq!(err.job_id, None);
+
+        let mut v = serde_json::to_value(&msg).unwrap();
+        v["task"] = "summarise".into();
+        let err = TaskMessage::parse(&v.to_string()).unwrap_err();
+        assert_eq!(err.job_id, Some(msg.job_id));
+        assert!(err.reason.contains("unknown task"), "{}", err.reason);
+
+        let mut v = serde_json::to_value(&msg).unwrap();
+        v["v"] = 2.into();
+        assert!(TaskMessage::parse(&v.to_string()).unwrap_err().reason.contains("version"));
+
+        let mut v = serde_json::to_value(&msg).unwrap();
+        v["items"] = serde_json::json!([]);
+        assert!(TaskMessage::parse(&v.to_string()).is_err());
+    }
+}

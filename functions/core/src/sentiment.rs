@@ -1,0 +1,104 @@
+//! Sentiment: the labels, the scores a model produces, and the port the worker
+//! calls to get them.
+
+use serde::{Deserialize, Serialize};
+
+/// The three classes, in the order every model file and score vector uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sentiment {
+    Negative,
+    Neutral,
+    Positive,
+}
+
+impl Sentiment {
+    pub const ALL: [Sentiment; 3] = [Sentiment::Negative, Sentiment::Neutral, Sentiment::Positive];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sentiment::Negative => "negative",
+            Sentiment::Neutral => "neutral",
+            Sentiment::Positive => "positive",
+        }
+    }
+}
+
+/// Class probabilities for one text; they sum to 1.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SentimentScores {
+    pub negative: f32,
+    pub neutral: f32,
+    pub positive: f32,
+}
+
+impl SentimentScores {
+    /// Builds scores from probabilities in [`Sentiment::ALL`] order.
+    pub fn from_probs(p: [f32; 3]) -> Self {
+        SentimentScores { negative: p[0], neutral: p[1], positive: p[2] }
+    }
+
+    pub fn label(&self) -> Sentiment {
+        let mut best = (Sentiment::Negative, self.negative);
+        for (s, p) in [(Sentiment::Neutral, self.neutral), (Sentiment::Positive, self.positive)] {
+            if p > best.1 {
+                best = (s, p);
+            }
+        }
+        best.0
+    }
+
+    pub fn confidence(&self) -> f32 {
+        self.negative.max(self.neutral).max(self.positive)
+    }
+
+    pub fn prediction(self) -> SentimentPrediction {
+        SentimentPrediction { sentiment: self.label(), confidence: self.confidence(), scores: self }
+    }
+}
+
+/// What a client sees for one text.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SentimentPrediction {
+    pub sentiment: Sentiment,
+    pub confidence: f32,
+    pub scores: SentimentScores,
+}
+
+/// The port the worker runs texts through. Implementations are CPU-bound and
+/// synchronous: callers run them on a blocking thread, never on the executor.
+pub trait SentimentClassifier: Send + Sync + 'static {
+    /// One score per text, in input order. Implementations batch internally.
+    fn classify(&self, texts: &[&str]) -> Result<Vec<SentimentScores>, ModelError>;
+
+    /// Name and version shown by `GET /v1/models`.
+    fn describe(&self) -> ModelInfo;
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ModelInfo {
+    pub id: String,
+    pub task: String,
+    pub encoder: String,
+    pub labels: Vec<String>,
+    pub max_tokens: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("model failed: {0}")]
+pub struct ModelError(pub String);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_is_the_most_probable_class() {
+        let s = SentimentScores::from_probs([0.1, 0.2, 0.7]);
+        assert_eq!(s.label(), Sentiment::Positive);
+        assert!((s.confidence() - 0.7).abs() < 1e-6);
+        let s = SentimentScores::from_probs([0.5, 0.4, 0.1]);
+        assert_eq!(s.label(), Sentiment::Negative);
+        assert_eq!(serde_json::to_string(&s.label()).unwrap(), "\"negative\"");
+    }
+}
