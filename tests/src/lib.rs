@@ -1,1 +1,128 @@
-//! Workspace-level end-to-end tests live in tests/tests/.
+//! A test harness: the real router and worker on real SQLite adapters in a
+//! temporary directory. The classifier is a small keyword model so these tests
+//! exercise Ferry's plumbing quickly; the real model has its own tests and the
+//! end-to-end test in `functions/local/tests` runs it through `ferry serve`.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use ferry_api::AppState;
+use ferry_core::{
+    Authenticator, JobStore, Limits, ModelError, ModelInfo, SentimentClassifier, SentimentScores, TaskQueue, catalog,
+};
+use ferry_inference::Worker;
+use ferry_local::db::Db;
+use ferry_local::poller::Poller;
+use ferry_local::queue::SqliteQueue;
+use ferry_local::store::SqliteStore;
+use http_body_util::BodyExt;
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tower::ServiceExt;
+
+pub const SECRET: &[u8] = b"test-secret-test-secret-test-secret!";
+
+/// Positive when the text says "good", negative for "bad", neutral otherwise;
+/// fails on "explode" so failure paths can be driven.
+pub struct KeywordModel;
+
+impl SentimentClassifier for KeywordModel {
+    fn classify(&self, texts: &[&str]) -> Result<Vec<SentimentScores>, ModelError> {
+        texts
+            .iter()
+            .map(|t| {
+                let t = t.to_lowercase();
+                if t.contains("explode") {
+                    Err(ModelError("boom".into()))
+                } else if t.contains("good") {
+                    Ok(SentimentScores::from_probs([0.05, 0.15, 0.8]))
+                } else if t.contains("bad") {
+                    Ok(SentimentScores::from_probs([0.8, 0.15, 0.05]))
+                } else {
+                    Ok(SentimentScores::from_probs([0.1, 0.8, 0.1]))
+                }
+            })
+            .collect()
+    }
+
+    fn describe(&self) -> ModelInfo {
+        catalog().remove(0)
+    }
+}
+
+pub struct TestApp {
+    pub router: Router,
+    pub store: Arc<dyn JobStore>,
+    pub queue: SqliteQueue,
+    pub auth: Arc<Authenticator>,
+    pub worker: Arc<Worker>,
+    stop: Option<watch::Sender<bool>>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    pub fn new(limits: Limits) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = Db::open(&dir.path().join("ferry.sqlite3")).expect("open db");
+        let store: Arc<dyn JobStore> = Arc::new(SqliteStore::new(db.clone()));
+        let queue = SqliteQueue::new(db, Duration::from_secs(30), 4);
+        let auth = Arc::new(Authenticator::hs256(SECRET).unwrap());
+        let state = AppState {
+            store: Arc::clone(&store),
+            queue: Arc::new(queue.clone()) as Arc<dyn TaskQueue>,
+            auth: Arc::clone(&auth),
+            limits,
+            models: Arc::new(catalog()),
+        };
+        let worker = Arc::new(Worker::new(Arc::clone(&store), Arc::new(KeywordModel), 3));
+        TestApp { router: ferry_api::router(state), store, queue, auth, worker, stop: None, _dir: dir }
+    }
+
+    /// Starts the worker's poll loop, as `ferry serve` does.
+    pub fn start_worker(&mut self) {
+        let (tx, rx) = watch::channel(false);
+        let poller =
+            Poller { queue: self.queue.clone(), worker: Arc::clone(&self.worker), store: Arc::clone(&self.store) };
+        tokio::spawn(poller.run(rx));
+        self.stop = Some(tx);
+    }
+
+    pub fn token(&self, sub: &str) -> String {
+        self.auth.mint(sub, Duration::from_secs(600)).unwrap()
+    }
+
+    pub async fn call(&self, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Value) {
+        let response = self.router.clone().oneshot(req).await.expect("router is infallible");
+        let (parts, body) = response.into_parts();
+        let bytes = body.collect().await.unwrap().to_bytes();
+        let json = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
+        (parts.status, parts.headers, json)
+    }
+
+    pub async fn send(&self, method: &str, uri: &str, sub: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+        let (status, _, json) = self.call(request(method, uri, sub.map(|s| self.token(s)).as_deref(), body)).await;
+        (status, json)
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(true);
+        }
+    }
+}
+
+pub fn request(method: &str, uri: &str, token: Option<&str>, body: Option<Value>) -> Request<Body> {
+    let mut builder = Request::builder().method(method).uri(uri);
+    if let Some(token) = token {
+        builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    match body {
+        Some(body) => builder.header(header::CONTENT_TYPE, "application/json").body(Body::from(body.to_string())),
+        None => builder.body(Body::empty()),
+    }
+    .unwrap()
+}

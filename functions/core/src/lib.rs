@@ -13,4 +13,6 @@ pub use job::{ItemOutcome, ItemResult, Job, JobId, JobStatus, Progress, Task};
 pub use limits::Limits;
 pub use message::{Item, Poison, TaskMessage};
 pub use ports::{ChunkResults, Created, JobStore, QueueError, StoreError, TaskQueue};
-pub use sentiment::{ModelError, ModelInfo, Sentiment, SentimentClassifier, SentimentPrediction, SentimentScores};
+pub use sentiment::{
+    ModelError, ModelInfo, Sentiment, SentimentClassifier, SentimentPrediction, SentimentScores, catalog,
+};

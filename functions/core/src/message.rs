@@ -172,3 +172,11 @@ mod tests {
         assert!(TaskMessage::parse(&v.to_string()).is_err());
     }
 }
+
+/// The job a raw body names, even when the body is otherwise unusable.
+pub fn job_id_of(body: &str) -> Option<JobId> {
+    match TaskMessage::parse(body) {
+        Ok(message) => Some(message.job_id),
+        Err(poison) => poison.job_id,
+    }
+}

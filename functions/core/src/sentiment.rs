@@ -27,9 +27,18 @@ impl Sentiment {
 /// Class probabilities for one text; they sum to 1.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SentimentScores {
+    #[serde(serialize_with = "six_places")]
     pub negative: f32,
+    #[serde(serialize_with = "six_places")]
     pub neutral: f32,
+    #[serde(serialize_with = "six_places")]
     pub positive: f32,
+}
+
+/// Probabilities as clients see them: six decimals, not f32's widened noise
+/// (0.9944103360176086).
+fn six_places<S: serde::Serializer>(x: &f32, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((f64::from(*x) * 1e6).round() / 1e6)
 }
 
 impl SentimentScores {
@@ -61,6 +70,7 @@ impl SentimentScores {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SentimentPrediction {
     pub sentiment: Sentiment,
+    #[serde(serialize_with = "six_places")]
     pub confidence: f32,
     pub scores: SentimentScores,
 }
@@ -101,4 +111,16 @@ mod tests {
         assert_eq!(s.label(), Sentiment::Negative);
         assert_eq!(serde_json::to_string(&s.label()).unwrap(), "\"negative\"");
     }
+}
+
+/// The models this build of Ferry serves, for `GET /v1/models`. The API
+/// answers from here without linking the model crate.
+pub fn catalog() -> Vec<ModelInfo> {
+    vec![ModelInfo {
+        id: "ferry-sentiment-v1".into(),
+        task: "sentiment".into(),
+        encoder: "sentence-transformers/all-MiniLM-L6-v2".into(),
+        labels: Sentiment::ALL.iter().map(|s| s.as_str().to_owned()).collect(),
+        max_tokens: 256,
+    }]
 }

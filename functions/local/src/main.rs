@@ -1,1 +1,185 @@
-fn main() {}
+//! `ferry`: run Ferry on one machine. The only place the local build reads its
+//! configuration (flags and environment) and wires adapters together.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use ferry_core::{Authenticator, SentimentClassifier};
+use ferry_local::config::{jwt_secret, parse_duration};
+use ferry_local::serve::{ServeConfig, Server, shutdown_signal};
+use ferry_models::SentimentModel;
+use std::io::{BufRead, Write};
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+#[command(name = "ferry", version, about = "Ferry: sentiment inference as a service, run locally")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args)]
+struct DataDir {
+    /// Where jobs, the queue and the dev signing secret live.
+    #[arg(long, env = "FERRY_DATA_DIR", default_value = ".ferry")]
+    data_dir: PathBuf,
+    /// HS256 secret for bearer tokens (at least 32 bytes). Default: generated
+    /// once and kept in the data directory.
+    #[arg(long, env = "FERRY_JWT_SECRET", hide_env_values = true)]
+    jwt_secret: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the API and the worker on 127.0.0.1 (SQLite store and queue).
+    Serve {
+        #[arg(long, env = "FERRY_PORT", default_value_t = 8080)]
+        port: u16,
+        /// Address to listen on. Keep the loopback default unless you put a proxy in front.
+        #[arg(long, env = "FERRY_BIND", default_value = "127.0.0.1")]
+        bind: IpAddr,
+        #[command(flatten)]
+        data: DataDir,
+        /// Directory with tokenizer.json, encoder.onnx and sentiment_head.onnx.
+        #[arg(long, env = "FERRY_MODEL_DIR")]
+        model_dir: Option<PathBuf>,
+        /// Deliveries of a message before its job fails.
+        #[arg(long, env = "FERRY_MAX_ATTEMPTS", default_value_t = 3)]
+        max_attempts: u32,
+    },
+    /// Print a dev bearer token that `ferry serve` with the same data directory accepts.
+    Token {
+        /// The token's subject: the owner of the jobs it creates.
+        #[arg(long)]
+        sub: String,
+        /// Lifetime, e.g. 3600, 30m, 24h, 7d.
+        #[arg(long, default_value = "24h", value_parser = parse_duration)]
+        ttl: Duration,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Run the model directly: TEXT, or JSONL lines {"text": ...} from --input
+    /// (a file, or - for stdin). Prints one JSON line per input, in order.
+    Predict {
+        text: Option<String>,
+        #[arg(long, short)]
+        input: Option<PathBuf>,
+        #[arg(long, env = "FERRY_MODEL_DIR")]
+        model_dir: Option<PathBuf>,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let started = Instant::now();
+    init_tracing();
+    match Cli::parse().command {
+        Command::Serve { port, bind, data, model_dir, max_attempts } => {
+            let model = load_model(model_dir.as_deref())?;
+            let mut config = ServeConfig::new(SocketAddr::new(bind, port), data.data_dir);
+            config.jwt_secret = data.jwt_secret;
+            config.max_attempts = max_attempts;
+            serve(config, model)
+        }
+        Command::Token { sub, ttl, data } => {
+            let auth = Authenticator::hs256(&jwt_secret(&data.data_dir, data.jwt_secret.as_deref())?)?;
+            println!("{}", auth.mint(&sub, ttl)?);
+            Ok(())
+        }
+        Command::Predict { text, input, model_dir } => predict(text, input, model_dir.as_deref(), started),
+    }
+}
+
+fn serve(config: ServeConfig, model: Arc<dyn SentimentClassifier>) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async move {
+        let data_dir = config.data_dir.clone();
+        let server = Server::bind(config, model).await?;
+        tracing::info!(addr = %server.local_addr(), data_dir = %data_dir.display(), "ferry is ready");
+        eprintln!("ferry listening on http://{}", server.local_addr());
+        server.run(shutdown_signal()).await
+    })
+}
+
+fn load_model(dir: Option<&Path>) -> anyhow::Result<Arc<dyn SentimentClassifier>> {
+    let started = Instant::now();
+    let model = match dir {
+        Some(dir) => SentimentModel::load(dir),
+        None => SentimentModel::load_default(),
+    }
+    .context("loading the sentiment model")?;
+    tracing::info!(ms = started.elapsed().as_millis() as u64, "model loaded");
+    Ok(Arc::new(model))
+}
+
+fn predict(
+    text: Option<String>,
+    input: Option<PathBuf>,
+    model_dir: Option<&Path>,
+    started: Instant,
+) -> anyhow::Result<()> {
+    let lines: Vec<Result<String, String>> = match (text, input) {
+        (Some(text), None) => vec![Ok(text)],
+        (None, Some(path)) => read_jsonl(&path)?,
+        _ => anyhow::bail!("give either TEXT or --input FILE (- for stdin)"),
+    };
+    let model = load_model(model_dir)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    // Bounded groups keep memory flat on large files and let output stream.
+    for group in lines.chunks(256) {
+        let texts: Vec<&str> =
+            group.iter().filter_map(|l| l.as_deref().ok()).filter(|t| !t.trim().is_empty()).collect();
+        let mut scores = model.classify(&texts)?.into_iter();
+        for line in group {
+            let json = match line {
+                Err(e) => serde_json::json!({ "error": e }),
+                Ok(t) if t.trim().is_empty() => serde_json::json!({ "error": "empty text" }),
+                Ok(_) => serde_json::to_value(scores.next().expect("one score per text").prediction())?,
+            };
+            writeln!(out, "{json}")?;
+        }
+    }
+    out.flush()?;
+    tracing::debug!(ms = started.elapsed().as_millis() as u64, "predict finished");
+    Ok(())
+}
+
+/// Reads `{"text": ...}` lines. A bad line becomes an error entry, so the
+/// output keeps one line per input line.
+fn read_jsonl(path: &Path) -> anyhow::Result<Vec<Result<String, String>>> {
+    let reader: Box<dyn BufRead> = if path == Path::new("-") {
+        Box::new(std::io::stdin().lock())
+    } else {
+        Box::new(std::io::BufReader::new(
+            std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?,
+        ))
+    };
+    let mut lines = Vec::new();
+    for line in reader.lines() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        lines.push(match serde_json::from_str::<serde_json::Value>(&line) {
+            Ok(v) => v.get("text").and_then(|t| t.as_str()).map(str::to_owned).ok_or_else(|| "missing \"text\"".into()),
+            Err(e) => Err(format!("invalid JSON: {e}")),
+        });
+    }
+    Ok(lines)
+}
+
+/// Logs go to stderr (stdout is for `token` and `predict` output). JSON with
+/// FERRY_LOG_FORMAT=json; level filter from FERRY_LOG (default: info for
+/// `serve`, warnings otherwise).
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let default = if std::env::args().nth(1).as_deref() == Some("serve") { "info" } else { "warn" };
+    let filter = EnvFilter::try_from_env("FERRY_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if std::env::var("FERRY_LOG_FORMAT").as_deref() == Ok("json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}

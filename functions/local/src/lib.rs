@@ -1,0 +1,9 @@
+//! Ferry on one machine: the API router and the worker in one process, on
+//! SQLite instead of DynamoDB + SQS, files instead of S3.
+
+pub mod config;
+pub mod db;
+pub mod poller;
+pub mod queue;
+pub mod serve;
+pub mod store;

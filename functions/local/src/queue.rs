@@ -1,0 +1,144 @@
+//! A durable queue in the same SQLite file, with SQS's semantics: a received
+//! message is hidden for a visibility timeout and comes back unless deleted;
+//! each delivery counts; past the limit it moves to a dead-letter table.
+
+use crate::db::{Db, unix_millis};
+use async_trait::async_trait;
+use ferry_core::{QueueError, StoreError, TaskMessage, TaskQueue};
+use ferry_inference::Received;
+use rusqlite::params;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+#[derive(Clone)]
+pub struct SqliteQueue {
+    db: Db,
+    visibility: Duration,
+    max_receives: u32,
+    /// Wakes the poller as soon as something is sent, so an idle server
+    /// answers in milliseconds without polling the file hot.
+    sent: Arc<Notify>,
+}
+
+/// A message that was delivered too often and has been set aside.
+#[derive(Debug, Clone)]
+pub struct DeadLetter {
+    pub body: String,
+    pub receive_count: u32,
+}
+
+impl SqliteQueue {
+    pub fn new(db: Db, visibility: Duration, max_receives: u32) -> Self {
+        SqliteQueue { db, visibility, max_receives, sent: Arc::new(Notify::new()) }
+    }
+
+    /// Resolves when a message has been sent since the last call.
+    pub async fn sent(&self) {
+        self.sent.notified().await
+    }
+
+    /// At start-up nothing is in flight: messages hidden by a process that died
+    /// become visible again at once instead of after the visibility timeout.
+    pub async fn recover(&self) -> Result<usize, StoreError> {
+        self.db.call(|conn| conn.execute("UPDATE queue SET visible_at = 0 WHERE visible_at > 0", [])).await
+    }
+
+    /// Receives up to `max` visible messages, hiding them for the visibility
+    /// timeout. Messages already delivered `max_receives` times are moved to
+    /// the dead-letter table instead and returned separately.
+    pub async fn receive(&self, max: u32) -> Result<(Vec<Received>, Vec<DeadLetter>), StoreError> {
+        let (visibility, max_receives) = (self.visibility.as_millis() as i64, self.max_receives);
+        self.db
+            .call(move |conn| {
+                let tx = conn.transaction()?;
+                let now = unix_millis();
+                let dead: Vec<DeadLetter> = {
+                    let mut stmt = tx.prepare_cached(
+                        "DELETE FROM queue WHERE visible_at <= ?1 AND receive_count >= ?2 RETURNING body, receive_count",
+                    )?;
+                    let rows = stmt.query_map(params![now, max_receives], |r| {
+                        Ok(DeadLetter { body: r.get(0)?, receive_count: r.get(1)? })
+                    })?;
+                    rows.collect::<Result<_, _>>()?
+                };
+                for d in &dead {
+                    tx.execute(
+                        "INSERT INTO dead_letters (body, receive_count, reason, failed_at) VALUES (?1, ?2, ?3, ?4)",
+                        params![d.body, d.receive_count, "maximum receives exceeded", now],
+                    )?;
+                }
+                let received: Vec<Received> = {
+                    let mut stmt = tx.prepare_cached(
+                        "UPDATE queue SET visible_at = ?1 + ?2, receive_count = receive_count + 1
+                         WHERE id IN (SELECT id FROM queue WHERE visible_at <= ?1 ORDER BY id LIMIT ?3)
+                         RETURNING id, body, receive_count",
+                    )?;
+                    let rows = stmt.query_map(params![now, visibility, max], |r| {
+                        Ok(Received { id: r.get::<_, i64>(0)?.to_string(), body: r.get(1)?, receive_count: r.get(2)? })
+                    })?;
+                    rows.collect::<Result<_, _>>()?
+                };
+                tx.commit()?;
+                let mut received = received;
+                received.sort_by_key(|r| r.id.parse::<i64>().unwrap_or(i64::MAX));
+                Ok((received, dead))
+            })
+            .await
+    }
+
+    pub async fn delete(&self, ids: Vec<String>) -> Result<(), StoreError> {
+        self.db
+            .call(move |conn| {
+                let tx = conn.transaction()?;
+                for id in &ids {
+                    tx.execute("DELETE FROM queue WHERE id = ?1", [id])?;
+                }
+                tx.commit()
+            })
+            .await
+    }
+
+    /// Makes messages visible again after `delay` (a retry back-off, or at
+    /// shutdown so the next start picks them up at once).
+    pub async fn release(&self, ids: Vec<String>, delay: Duration) -> Result<(), StoreError> {
+        let delay = delay.as_millis() as i64;
+        self.db
+            .call(move |conn| {
+                let tx = conn.transaction()?;
+                for id in &ids {
+                    tx.execute("UPDATE queue SET visible_at = ?2 WHERE id = ?1", params![id, unix_millis() + delay])?;
+                }
+                tx.commit()
+            })
+            .await
+    }
+
+    /// Messages waiting or in flight (for tests and `/healthz` details).
+    pub async fn depth(&self) -> Result<u64, StoreError> {
+        self.db.call(|conn| conn.query_row("SELECT COUNT(*) FROM queue", [], |r| r.get(0))).await
+    }
+}
+
+#[async_trait]
+impl TaskQueue for SqliteQueue {
+    async fn send(&self, messages: &[TaskMessage]) -> Result<(), QueueError> {
+        let bodies: Vec<String> = messages.iter().map(TaskMessage::to_json).collect();
+        self.db
+            .call(move |conn| {
+                let tx = conn.transaction()?;
+                let now = unix_millis();
+                for body in &bodies {
+                    tx.execute(
+                        "INSERT INTO queue (body, visible_at, sent_at) VALUES (?1, ?2, ?2)",
+                        params![body, now],
+                    )?;
+                }
+                tx.commit()
+            })
+            .await
+            .map_err(|e| QueueError(e.to_string()))?;
+        self.sent.notify_one();
+        Ok(())
+    }
+}

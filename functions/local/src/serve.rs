@@ -1,0 +1,118 @@
+//! `ferry serve`: the API router on 127.0.0.1 and the worker's poll loop, in
+//! one process, on one SQLite file.
+
+use crate::config::{database_path, jwt_secret};
+use crate::db::Db;
+use crate::poller::Poller;
+use crate::queue::SqliteQueue;
+use crate::store::SqliteStore;
+use anyhow::Context;
+use ferry_api::AppState;
+use ferry_core::{Authenticator, JobStore, Limits, SentimentClassifier, TaskQueue, catalog};
+use ferry_inference::Worker;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tracing::info;
+
+pub struct ServeConfig {
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    pub jwt_secret: Option<String>,
+    pub limits: Limits,
+    /// How long a received message stays hidden before it is delivered again.
+    pub visibility: Duration,
+    /// Deliveries before a message's job is failed.
+    pub max_attempts: u32,
+}
+
+impl ServeConfig {
+    pub fn new(addr: SocketAddr, data_dir: PathBuf) -> Self {
+        ServeConfig {
+            addr,
+            data_dir,
+            jwt_secret: None,
+            limits: Limits::default(),
+            visibility: Duration::from_secs(60),
+            max_attempts: 3,
+        }
+    }
+}
+
+/// A bound, ready server. Binding is separate from running so callers (and
+/// tests) learn the port before the first request.
+pub struct Server {
+    listener: TcpListener,
+    router: axum::Router,
+    poller: Poller,
+}
+
+impl Server {
+    pub async fn bind(config: ServeConfig, model: Arc<dyn SentimentClassifier>) -> anyhow::Result<Server> {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+        let db = Db::open(&database_path(&config.data_dir))?;
+        let auth = Authenticator::hs256(&jwt_secret(&config.data_dir, config.jwt_secret.as_deref())?)?;
+        let store: Arc<dyn JobStore> = Arc::new(SqliteStore::new(db.clone()));
+        // One delivery more than the worker's attempts: the worker fails the
+        // job itself on its last attempt; the dead-letter table only catches a
+        // message whose handling crashed the process every time.
+        let queue = SqliteQueue::new(db, config.visibility, config.max_attempts + 1);
+        let state = AppState {
+            store: Arc::clone(&store),
+            queue: Arc::new(queue.clone()) as Arc<dyn TaskQueue>,
+            auth: Arc::new(auth),
+            limits: config.limits,
+            models: Arc::new(catalog()),
+        };
+        let worker = Arc::new(Worker::new(Arc::clone(&store), model, config.max_attempts));
+        let listener = TcpListener::bind(config.addr).await.with_context(|| format!("binding {}", config.addr))?;
+        Ok(Server { listener, router: ferry_api::router(state), poller: Poller { queue, worker, store } })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// Serves until `shutdown` resolves, then stops taking requests, lets
+    /// in-flight requests and the worker's current batch finish, and returns.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let worker = tokio::spawn(self.poller.run(stop_rx));
+        let stopping = async move {
+            shutdown.await;
+            info!("shutting down: draining requests and the current batch");
+            let _ = stop_tx.send(true);
+        };
+        axum::serve(self.listener, self.router).with_graceful_shutdown(stopping).await?;
+        worker.await.context("worker task failed")?;
+        info!("stopped");
+        Ok(())
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}
