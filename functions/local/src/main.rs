@@ -48,6 +48,9 @@ enum Command {
         /// Deliveries of a message before its job fails.
         #[arg(long, env = "FERRY_MAX_ATTEMPTS", default_value_t = 3)]
         max_attempts: u32,
+        /// Worker loops running the model; 0 runs the API only (jobs stay queued).
+        #[arg(long, env = "FERRY_WORKERS", default_value_t = 1)]
+        workers: usize,
     },
     /// Print a dev bearer token that `ferry serve` with the same data directory accepts.
     Token {
@@ -75,11 +78,12 @@ fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     init_tracing();
     match Cli::parse().command {
-        Command::Serve { port, bind, data, model_dir, max_attempts } => {
+        Command::Serve { port, bind, data, model_dir, max_attempts, workers } => {
             let model = load_model(model_dir.as_deref())?;
             let mut config = ServeConfig::new(SocketAddr::new(bind, port), data.data_dir);
             config.jwt_secret = data.jwt_secret;
             config.max_attempts = max_attempts;
+            config.workers = workers;
             serve(config, model)
         }
         Command::Token { sub, ttl, data } => {

@@ -24,9 +24,6 @@ pub struct Poller {
 impl Poller {
     /// Runs until `stop` turns true; the batch in hand is always finished first.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
-        if let Err(e) = self.queue.recover().await {
-            warn!(error = %e, "could not recover in-flight messages");
-        }
         while !*stop.borrow() {
             let batch = match self.queue.receive(BATCH).await {
                 Ok((batch, dead)) => {

@@ -28,6 +28,8 @@ pub struct ServeConfig {
     pub visibility: Duration,
     /// Deliveries before a message's job is failed.
     pub max_attempts: u32,
+    /// Concurrent poll loops; 0 serves the API only and leaves jobs queued.
+    pub workers: usize,
 }
 
 impl ServeConfig {
@@ -39,6 +41,7 @@ impl ServeConfig {
             limits: Limits::default(),
             visibility: Duration::from_secs(60),
             max_attempts: 3,
+            workers: 1,
         }
     }
 }
@@ -48,7 +51,7 @@ impl ServeConfig {
 pub struct Server {
     listener: TcpListener,
     router: axum::Router,
-    poller: Poller,
+    pollers: Vec<Poller>,
 }
 
 impl Server {
@@ -62,6 +65,10 @@ impl Server {
         // job itself on its last attempt; the dead-letter table only catches a
         // message whose handling crashed the process every time.
         let queue = SqliteQueue::new(db, config.visibility, config.max_attempts + 1);
+        let recovered = queue.recover().await?;
+        if recovered > 0 {
+            info!(messages = recovered, "queued work from before the restart will resume");
+        }
         let state = AppState {
             store: Arc::clone(&store),
             queue: Arc::new(queue.clone()) as Arc<dyn TaskQueue>,
@@ -71,7 +78,10 @@ impl Server {
         };
         let worker = Arc::new(Worker::new(Arc::clone(&store), model, config.max_attempts));
         let listener = TcpListener::bind(config.addr).await.with_context(|| format!("binding {}", config.addr))?;
-        Ok(Server { listener, router: ferry_api::router(state), poller: Poller { queue, worker, store } })
+        let pollers = (0..config.workers)
+            .map(|_| Poller { queue: queue.clone(), worker: Arc::clone(&worker), store: Arc::clone(&store) })
+            .collect();
+        Ok(Server { listener, router: ferry_api::router(state), pollers })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -82,14 +92,16 @@ impl Server {
     /// in-flight requests and the worker's current batch finish, and returns.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
-        let worker = tokio::spawn(self.poller.run(stop_rx));
+        let workers: Vec<_> = self.pollers.into_iter().map(|p| tokio::spawn(p.run(stop_rx.clone()))).collect();
         let stopping = async move {
             shutdown.await;
             info!("shutting down: draining requests and the current batch");
             let _ = stop_tx.send(true);
         };
         axum::serve(self.listener, self.router).with_graceful_shutdown(stopping).await?;
-        worker.await.context("worker task failed")?;
+        for worker in workers {
+            worker.await.context("worker task failed")?;
+        }
         info!("stopped");
         Ok(())
     }

@@ -1,0 +1,193 @@
+//! End to end through the real `ferry` binary and the real model: start
+//! `ferry serve` on a free loopback port, mint a token with `ferry token`,
+//! predict over HTTP, and survive a kill and a graceful stop with work queued.
+
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const FERRY: &str = env!("CARGO_BIN_EXE_ferry");
+
+struct Served {
+    child: Child,
+    base: String,
+}
+
+impl Served {
+    /// Starts `ferry serve --port 0` and waits until /healthz answers.
+    fn start(data_dir: &Path, extra: &[&str]) -> Served {
+        let mut child = Command::new(FERRY)
+            .args(["serve", "--port", "0", "--data-dir"])
+            .arg(data_dir)
+            .args(extra)
+            .env("FERRY_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("ferry starts");
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("ferry listening on ") {
+                    let _ = tx.send(addr.to_owned());
+                }
+            }
+        });
+        let base = rx.recv_timeout(Duration::from_secs(60)).expect("ferry announces its address");
+        let served = Served { child, base };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while ureq::get(&format!("{}/healthz", served.base)).call().is_err() {
+            assert!(Instant::now() < deadline, "healthz never answered");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        served
+    }
+
+    fn post(&self, path: &str, token: &str, body: Value, prefer: Option<&str>) -> (u16, Value) {
+        let mut req = ureq::post(&format!("{}{path}", self.base)).set("authorization", &format!("Bearer {token}"));
+        if let Some(prefer) = prefer {
+            req = req.set("prefer", prefer);
+        }
+        respond(req.send_json(body))
+    }
+
+    fn get(&self, path: &str, token: &str, prefer: Option<&str>) -> (u16, Value) {
+        let mut req = ureq::get(&format!("{}{path}", self.base)).set("authorization", &format!("Bearer {token}"));
+        if let Some(prefer) = prefer {
+            req = req.set("prefer", prefer);
+        }
+        respond(req.call())
+    }
+
+    fn signal(&mut self, signal: &str) -> std::process::ExitStatus {
+        let status = Command::new("kill").args([signal, &self.child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "ferry did not stop");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn respond(result: Result<ureq::Response, ureq::Error>) -> (u16, Value) {
+    match result {
+        Ok(r) => (r.status(), r.into_json().unwrap_or(Value::Null)),
+        Err(ureq::Error::Status(code, r)) => (code, r.into_json().unwrap_or(Value::Null)),
+        Err(e) => panic!("request failed: {e}"),
+    }
+}
+
+fn token(data_dir: &Path, sub: &str) -> String {
+    let out = Command::new(FERRY).args(["token", "--sub", sub, "--data-dir"]).arg(data_dir).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 1, "token prints the token and only that");
+    stdout.trim().to_owned()
+}
+
+#[test]
+fn sentiment_over_http_with_the_real_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Served::start(dir.path(), &[]);
+    let alice = token(dir.path(), "alice");
+
+    for (text, expected) in [
+        ("I absolutely love this phone, the battery lasts forever!", "positive"),
+        ("This is the worst purchase I have ever made. Total waste of money.", "negative"),
+        ("The package was delivered on Tuesday.", "neutral"),
+    ] {
+        let (status, body) = server.post("/v1/sentiment", &alice, json!({ "text": text }), None);
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["sentiment"], expected, "{text}: {body}");
+        assert!(body["confidence"].as_f64().unwrap() > 0.4);
+    }
+
+    let (status, job) = server.post(
+        "/v1/jobs",
+        &alice,
+        json!({"task": "sentiment", "inputs": ["Fantastic service, thank you!", "Awful. It broke in a day."]}),
+        None,
+    );
+    assert_eq!(status, 202, "{job}");
+    let path = format!("/v1/jobs/{}", job["id"].as_str().unwrap());
+    let (status, done) = server.get(&path, &alice, Some("wait=20"));
+    assert_eq!(status, 200);
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["results"][0]["sentiment"], "positive");
+    assert_eq!(done["results"][1]["sentiment"], "negative");
+
+    let (status, _) = server.get(&path, &token(dir.path(), "bob"), None);
+    assert_eq!(status, 404, "another subject cannot see alice's job");
+}
+
+#[test]
+fn queued_work_survives_a_kill_and_a_graceful_stop() {
+    let dir = tempfile::tempdir().unwrap();
+    let alice = token(dir.path(), "alice");
+
+    // An API-only server queues a job that nothing works on, then dies hard.
+    let mut api_only = Served::start(dir.path(), &["--workers", "0"]);
+    let (status, job) =
+        api_only.post("/v1/jobs", &alice, json!({"task": "sentiment", "input": "What a lovely day"}), None);
+    assert_eq!(status, 202);
+    let killed = format!("/v1/jobs/{}", job["id"].as_str().unwrap());
+    assert_eq!(api_only.get(&killed, &alice, None).1["status"], "queued");
+    api_only.signal("-KILL");
+
+    // A full server picks it up after the restart, and is stopped with
+    // SIGTERM while a larger job is in progress.
+    let mut server = Served::start(dir.path(), &[]);
+    let (status, done) = server.get(&killed, &alice, Some("wait=30"));
+    assert_eq!(status, 200);
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["results"][0]["sentiment"], "positive");
+
+    let inputs: Vec<String> = (0..300).map(|i| format!("review number {i}: pretty good overall")).collect();
+    let (status, big) = server.post("/v1/jobs", &alice, json!({"task": "sentiment", "inputs": inputs}), None);
+    assert_eq!(status, 202);
+    let big = format!("/v1/jobs/{}", big["id"].as_str().unwrap());
+    let exit = server.signal("-TERM");
+    assert!(exit.success(), "graceful stop exits 0, got {exit:?}");
+
+    let server = Served::start(dir.path(), &[]);
+    let (status, done) = server.get(&big, &alice, Some("wait=60"));
+    assert_eq!(status, 200);
+    assert_eq!(done["status"], "succeeded", "{}", done["status"]);
+    assert_eq!(done["progress"], json!({"total": 300, "done": 300, "failed": 0}));
+}
+
+#[test]
+fn predict_prints_one_line_per_input_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.jsonl");
+    std::fs::write(&input, "{\"text\": \"I hate it\"}\nnot json\n{\"text\": \"I love it\"}\n{\"text\": \"\"}\n")
+        .unwrap();
+    let out = Command::new(FERRY).args(["predict", "--input"]).arg(&input).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<Value> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 4);
+    assert_eq!(lines[0]["sentiment"], "negative");
+    assert!(lines[1]["error"].as_str().unwrap().contains("invalid JSON"));
+    assert_eq!(lines[2]["sentiment"], "positive");
+    assert_eq!(lines[3]["error"], "empty text");
+
+    let out = Command::new(FERRY).args(["predict", "hello"]).output().unwrap();
+    assert!(out.status.success());
+    let line: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(line["scores"]["neutral"].as_f64().is_some());
+}
