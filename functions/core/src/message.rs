@@ -121,6 +121,14 @@ fn message(job: &Job, chunk: u32, items: Vec<Item>) -> TaskMessage {
     }
 }
 
+/// The job a raw body names, even when the body is otherwise unusable.
+pub fn job_id_of(body: &str) -> Option<JobId> {
+    match TaskMessage::parse(body) {
+        Ok(message) => Some(message.job_id),
+        Err(poison) => poison.job_id,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,13 +178,5 @@ mod tests {
         let mut v = serde_json::to_value(&msg).unwrap();
         v["items"] = serde_json::json!([]);
         assert!(TaskMessage::parse(&v.to_string()).is_err());
-    }
-}
-
-/// The job a raw body names, even when the body is otherwise unusable.
-pub fn job_id_of(body: &str) -> Option<JobId> {
-    match TaskMessage::parse(body) {
-        Ok(message) => Some(message.job_id),
-        Err(poison) => poison.job_id,
     }
 }

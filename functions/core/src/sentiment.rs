@@ -98,6 +98,18 @@ pub struct ModelInfo {
 #[error("model failed: {0}")]
 pub struct ModelError(pub String);
 
+/// The models this build of Ferry serves, for `GET /v1/models`. The API
+/// answers from here without linking the model crate.
+pub fn catalog() -> Vec<ModelInfo> {
+    vec![ModelInfo {
+        id: "ferry-sentiment-v1".into(),
+        task: "sentiment".into(),
+        encoder: "sentence-transformers/all-MiniLM-L6-v2".into(),
+        labels: Sentiment::ALL.iter().map(|s| s.as_str().to_owned()).collect(),
+        max_tokens: 256,
+    }]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,16 +123,4 @@ mod tests {
         assert_eq!(s.label(), Sentiment::Negative);
         assert_eq!(serde_json::to_string(&s.label()).unwrap(), "\"negative\"");
     }
-}
-
-/// The models this build of Ferry serves, for `GET /v1/models`. The API
-/// answers from here without linking the model crate.
-pub fn catalog() -> Vec<ModelInfo> {
-    vec![ModelInfo {
-        id: "ferry-sentiment-v1".into(),
-        task: "sentiment".into(),
-        encoder: "sentence-transformers/all-MiniLM-L6-v2".into(),
-        labels: Sentiment::ALL.iter().map(|s| s.as_str().to_owned()).collect(),
-        max_tokens: 256,
-    }]
 }
