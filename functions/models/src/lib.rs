@@ -1,0 +1,135 @@
+//! Ferry's models, run in-process with tract.
+//!
+//! [`SentimentModel`] is the sentiment classifier behind
+//! [`ferry_core::SentimentClassifier`]: all-MiniLM-L6-v2 sentence embeddings
+//! (384-d, mean-pooled, L2-normalised) plus the four VADER polarity scores go
+//! through a small ONNX head that gives negative / neutral / positive logits.
+//!
+//! Everything heavy (tokenizer parsing, ONNX decoding, tract optimisation)
+//! happens once in a constructor; [`SentimentModel`] is `Send + Sync` and meant
+//! to be built once per process and shared (e.g. in an `Arc` or a `OnceLock`).
+//! Inference is synchronous, CPU-bound and single-threaded: run it on a
+//! blocking thread.
+
+mod assets;
+mod encoder;
+mod head;
+mod vader;
+
+use std::path::Path;
+
+use ferry_core::{ModelError, ModelInfo, Sentiment, SentimentClassifier, SentimentScores};
+
+pub use assets::{ENCODER_FILE, HEAD_FILE, ModelAssets, TOKENIZER_FILE, default_assets_dir};
+pub use encoder::{EMBEDDING_DIM, MAX_BATCH, MAX_TOKENS};
+pub use vader::vader_features;
+
+use encoder::Encoder;
+use head::Head;
+
+/// Identifier reported by [`SentimentClassifier::describe`].
+pub const MODEL_ID: &str = "ferry-sentiment-minilm-vader-v1";
+
+/// The sentiment model: tokenizer + MiniLM encoder + VADER + sentiment head.
+pub struct SentimentModel {
+    encoder: Encoder,
+    head: Head,
+}
+
+impl std::fmt::Debug for SentimentModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SentimentModel").field("id", &MODEL_ID).finish_non_exhaustive()
+    }
+}
+
+impl SentimentModel {
+    /// Loads the model files ([`TOKENIZER_FILE`], [`ENCODER_FILE`],
+    /// [`HEAD_FILE`]) from `dir` and optimises them for this machine.
+    pub fn load(dir: &Path) -> Result<Self, ModelError> {
+        let files = assets::read_dir(dir)?;
+        Self::from_assets(files.as_assets())
+    }
+
+    /// Loads the models from the assets shipped in this crate's `assets/`
+    /// directory, found through the path the crate was compiled at. Works for
+    /// `cargo run` and tests in a checkout; a deployed binary should use
+    /// [`SentimentModel::load`] (or `bundled()` with the `bundled` feature).
+    pub fn load_default() -> Result<Self, ModelError> {
+        Self::load(&default_assets_dir())
+    }
+
+    /// Builds the model from in-memory file contents.
+    pub fn from_assets(assets: ModelAssets<'_>) -> Result<Self, ModelError> {
+        let encoder = Encoder::new(assets.tokenizer, assets.encoder)?;
+        let head = Head::new(assets.head)?;
+        Ok(SentimentModel { encoder, head })
+    }
+
+    /// Builds the model from the assets compiled into the binary, so it needs
+    /// no files at run time (Lambda zips, fresh clones, `cargo run`).
+    #[cfg(feature = "bundled")]
+    pub fn bundled() -> Result<Self, ModelError> {
+        Self::from_assets(ModelAssets::BUNDLED)
+    }
+
+    /// Sentence embeddings: one L2-normalised [`EMBEDDING_DIM`]-d vector per
+    /// text, in input order. Texts longer than [`MAX_TOKENS`] tokens are
+    /// truncated.
+    pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, ModelError> {
+        let mut out = vec![Vec::new(); texts.len()];
+        self.encoder.embed_batched(texts, |indices, embeddings| {
+            for (&i, e) in indices.iter().zip(embeddings.chunks_exact(EMBEDDING_DIM)) {
+                out[i] = e.to_vec();
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
+}
+
+impl SentimentClassifier for SentimentModel {
+    fn classify(&self, texts: &[&str]) -> Result<Vec<SentimentScores>, ModelError> {
+        let mut out = vec![None; texts.len()];
+        self.encoder.embed_batched(texts, |indices, embeddings| {
+            let mut features = Vec::with_capacity(indices.len() * head::FEATURES);
+            for (&i, e) in indices.iter().zip(embeddings.chunks_exact(EMBEDDING_DIM)) {
+                features.extend_from_slice(e);
+                features.extend_from_slice(&vader_features(texts[i]));
+            }
+            let probs = self.head.probabilities(&features, indices.len())?;
+            for (&i, p) in indices.iter().zip(probs) {
+                out[i] = Some(SentimentScores::from_probs(p));
+            }
+            Ok(())
+        })?;
+        out.into_iter().map(|s| s.ok_or_else(|| ModelError("internal: a text got no score".into()))).collect()
+    }
+
+    fn describe(&self) -> ModelInfo {
+        ModelInfo {
+            id: MODEL_ID.to_string(),
+            task: "sentiment".to_string(),
+            encoder: "all-MiniLM-L6-v2".to_string(),
+            labels: Sentiment::ALL.iter().map(|s| s.as_str().to_string()).collect(),
+            max_tokens: MAX_TOKENS,
+        }
+    }
+}
+
+/// Turns any displayable error (tract's `anyhow`, tokenizers' boxed errors)
+/// into the port's error, keeping the cause chain.
+pub(crate) fn model_error(context: &str, e: impl std::fmt::Display) -> ModelError {
+    ModelError(format!("{context}: {e:#}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync + 'static>() {}
+
+    #[test]
+    fn model_is_shareable_across_threads() {
+        assert_send_sync::<SentimentModel>();
+    }
+}

