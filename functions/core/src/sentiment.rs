@@ -102,9 +102,9 @@ pub struct ModelError(pub String);
 /// answers from here without linking the model crate.
 pub fn catalog() -> Vec<ModelInfo> {
     vec![ModelInfo {
-        id: "ferry-sentiment-v1".into(),
+        id: "ferry-sentiment-minilm-vader-v1".into(),
         task: "sentiment".into(),
-        encoder: "sentence-transformers/all-MiniLM-L6-v2".into(),
+        encoder: "all-MiniLM-L6-v2".into(),
         labels: Sentiment::ALL.iter().map(|s| s.as_str().to_owned()).collect(),
         max_tokens: 256,
     }]

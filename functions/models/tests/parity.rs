@@ -184,3 +184,8 @@ fn bundled_assets_give_the_same_model() {
         assert_eq!(probs(x), probs(y));
     }
 }
+
+#[test]
+fn the_api_catalog_describes_this_model() {
+    assert_eq!(model().describe(), ferry_core::catalog()[0]);
+}
