@@ -1,0 +1,62 @@
+//! Ferry's AWS adapters: [`DynamoStore`] (the `JobStore` port on one DynamoDB
+//! table), [`SqsQueue`] (the `TaskQueue` port on SQS, plus the receive side a
+//! local poller needs) and [`S3Blobs`] (objects and presigned uploads).
+//!
+//! Nothing here reads the environment: `main.rs` files load [`config`] and pass
+//! table names, queue URLs and bucket names in.
+
+mod dynamo;
+pub mod logging;
+mod s3;
+mod sqs;
+
+pub use dynamo::{DEFAULT_RETENTION, DynamoStore, IDEMPOTENCY_TTL, INLINE_RESULTS_LIMIT};
+pub use s3::{BlobError, S3Blobs};
+pub use sqs::{MAX_ENTRY_BYTES, SqsQueue};
+
+pub use aws_config::SdkConfig;
+
+use aws_config::BehaviorVersion;
+use tokio::sync::OnceCell;
+
+static CONFIG: OnceCell<SdkConfig> = OnceCell::const_new();
+
+/// The shared AWS configuration, loaded once per process (per cold start):
+/// region, credentials chain and `AWS_ENDPOINT_URL` (the emulator) as the
+/// default provider chain finds them.
+pub async fn config() -> SdkConfig {
+    CONFIG.get_or_init(|| aws_config::defaults(BehaviorVersion::latest()).load()).await.clone()
+}
+
+/// A DynamoDB client for `config`.
+pub fn dynamodb_client(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(config)
+}
+
+/// An SQS client for `config`.
+pub fn sqs_client(config: &SdkConfig) -> aws_sdk_sqs::Client {
+    aws_sdk_sqs::Client::new(config)
+}
+
+/// An S3 client for `config`. With a custom endpoint (`AWS_ENDPOINT_URL`, an
+/// emulator on an IP address) it uses path-style addressing, since
+/// virtual-hosted buckets need DNS names.
+pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
+    let conf = aws_sdk_s3::config::Builder::from(config).force_path_style(config.endpoint_url().is_some()).build();
+    aws_sdk_s3::Client::from_conf(conf)
+}
+
+/// One line describing an SDK error with its whole source chain.
+pub(crate) fn describe(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = e.to_string();
+    let mut source = e.source();
+    while let Some(inner) = source {
+        let text = inner.to_string();
+        if !s.contains(&text) {
+            s.push_str(": ");
+            s.push_str(&text);
+        }
+        source = inner.source();
+    }
+    s
+}

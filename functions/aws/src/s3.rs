@@ -1,0 +1,90 @@
+//! S3 objects: plain get/put and presigned uploads.
+
+use crate::describe;
+use aws_config::SdkConfig;
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::primitives::ByteStream;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    /// Network, throttling, permissions: the call did not go through.
+    #[error("blob store unavailable: {0}")]
+    Unavailable(String),
+    /// A request that can never succeed (e.g. a presign expiry over 7 days).
+    #[error("invalid blob request: {0}")]
+    Invalid(String),
+}
+
+/// One bucket's objects.
+#[derive(Clone, Debug)]
+pub struct S3Blobs {
+    client: aws_sdk_s3::Client,
+    bucket: String,
+}
+
+impl S3Blobs {
+    /// Uses [`crate::s3_client`] (path-style addressing with a custom endpoint).
+    pub fn new(config: &SdkConfig, bucket: impl Into<String>) -> Self {
+        Self::from_client(crate::s3_client(config), bucket)
+    }
+
+    pub fn from_client(client: aws_sdk_s3::Client, bucket: impl Into<String>) -> Self {
+        S3Blobs { client, bucket: bucket.into() }
+    }
+
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    pub fn client(&self) -> &aws_sdk_s3::Client {
+        &self.client
+    }
+
+    /// The object's bytes, `None` when there is no such key.
+    pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, BlobError> {
+        let out = match self.client.get_object().bucket(&self.bucket).key(key).send().await {
+            Ok(out) => out,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
+            Err(e) => return Err(BlobError::Unavailable(format!("GetObject {key}: {}", describe(&e)))),
+        };
+        let bytes = out
+            .body
+            .collect()
+            .await
+            .map_err(|e| BlobError::Unavailable(format!("GetObject {key} body: {}", describe(&e))))?;
+        Ok(Some(bytes.into_bytes().to_vec()))
+    }
+
+    /// Writes (or overwrites) an object.
+    pub async fn put(&self, key: &str, bytes: Vec<u8>, content_type: Option<&str>) -> Result<(), BlobError> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .set_content_type(content_type.map(str::to_owned))
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .map_err(|e| BlobError::Unavailable(format!("PutObject {key}: {}", describe(&e))))?;
+        Ok(())
+    }
+
+    /// A URL that accepts one HTTP `PUT` of the object's bytes until the
+    /// returned instant (at most 7 days ahead). No content type is signed, so
+    /// the uploader may send any.
+    pub async fn presign_put(&self, key: &str, expires_in: Duration) -> Result<(String, OffsetDateTime), BlobError> {
+        let presigning = PresigningConfig::expires_in(expires_in).map_err(|e| BlobError::Invalid(describe(&e)))?;
+        let expires_at = ferry_core::job::now() + expires_in;
+        let request = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .presigned(presigning)
+            .await
+            .map_err(|e| BlobError::Unavailable(format!("presign PutObject {key}: {}", describe(&e))))?;
+        Ok((request.uri().to_string(), expires_at))
+    }
+}
