@@ -3,6 +3,8 @@
 //! exercise Ferry's plumbing quickly; the real model has its own tests and the
 //! end-to-end test in `functions/local/tests` runs it through `ferry serve`.
 
+pub mod lambda;
+
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -64,11 +66,15 @@ pub struct TestApp {
 
 impl TestApp {
     pub fn new(limits: Limits) -> TestApp {
+        Self::with_secret(limits, SECRET)
+    }
+
+    pub fn with_secret(limits: Limits, secret: &[u8]) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = Db::open(&dir.path().join("ferry.sqlite3")).expect("open db");
         let store: Arc<dyn JobStore> = Arc::new(SqliteStore::new(db.clone()));
         let queue = SqliteQueue::new(db, Duration::from_secs(30), 4);
-        let auth = Arc::new(Authenticator::hs256(SECRET).unwrap());
+        let auth = Arc::new(Authenticator::hs256(secret).unwrap());
         let state = AppState {
             store: Arc::clone(&store),
             queue: Arc::new(queue.clone()) as Arc<dyn TaskQueue>,

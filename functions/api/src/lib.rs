@@ -13,7 +13,7 @@ use ferry_core::{Authenticator, JobStore, Limits, ModelInfo, TaskQueue};
 use problem::Problem;
 use std::sync::Arc;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultMakeSpan, TraceLayer};
 
 /// Everything a handler may touch.
 #[derive(Clone)]
@@ -40,7 +40,9 @@ pub fn router(state: AppState) -> Router {
             Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", "unexpected error")
                 .into_response()
         }))
-        .layer(TraceLayer::new_for_http())
+        // INFO so the request span (method, path — which holds the job id)
+        // is on every line the handlers log; headers are never recorded.
+        .layer(TraceLayer::new_for_http().make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO)))
 }
 
 use axum::response::IntoResponse;

@@ -3,6 +3,8 @@
 //! failed with the reason) or worth retrying. The Lambda SQS handler and the
 //! local poll loop both call it; only the queue around it differs.
 
+pub mod sqs;
+
 use ferry_core::{
     ItemResult, JobId, JobStore, Poison, SentimentClassifier, SentimentScores, StoreError, Task, TaskMessage,
 };
@@ -81,6 +83,12 @@ impl Worker {
 
     /// Parses a message and marks its job running. `Ok(None)`: nothing to do.
     async fn admit(&self, received: &Received) -> Result<Option<TaskMessage>, Outcome> {
+        if let Some(kind) = s3_notification(&received.body) {
+            // The bucket notifies the queue of uploads; documents are not a
+            // task yet, so these are acknowledged and logged, never retried.
+            info!(message_id = %received.id, kind, "S3 notification acknowledged; document tasks are not enabled");
+            return Ok(None);
+        }
         let message = match TaskMessage::parse(&received.body) {
             Ok(message) => message,
             Err(poison) => return Err(self.poison(&received.id, poison).await),
@@ -189,4 +197,19 @@ fn sentiment_results(message: &TaskMessage, scores: &mut impl Iterator<Item = Se
 
 fn retry(e: StoreError) -> Outcome {
     Outcome::Retry(e.to_string())
+}
+
+/// Recognises an S3 event notification (or the `s3:TestEvent` S3 sends when
+/// notifications are configured) in a queue body.
+fn s3_notification(body: &str) -> Option<&'static str> {
+    let value: serde_json::Value = serde_json::from_str(body).ok()?;
+    if value.get("Event").and_then(|e| e.as_str()) == Some("s3:TestEvent") {
+        return Some("s3:TestEvent");
+    }
+    let from_s3 = value
+        .get("Records")?
+        .as_array()?
+        .iter()
+        .any(|r| r.get("eventSource").and_then(|s| s.as_str()) == Some("aws:s3"));
+    from_s3.then_some("s3:ObjectCreated")
 }

@@ -6,4 +6,5 @@ pub mod db;
 pub mod poller;
 pub mod queue;
 pub mod serve;
+pub mod sqs_poller;
 pub mod store;

@@ -5,7 +5,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use ferry_core::{Authenticator, SentimentClassifier};
 use ferry_local::config::{jwt_secret, parse_duration};
-use ferry_local::serve::{ServeConfig, Server, shutdown_signal};
+use ferry_local::serve::{Backend, ServeConfig, Server, shutdown_signal};
 use ferry_models::SentimentModel;
 use std::io::{BufRead, Write};
 use std::net::{IpAddr, SocketAddr};
@@ -48,6 +48,17 @@ enum Command {
         /// Deliveries of a message before its job fails.
         #[arg(long, env = "FERRY_MAX_ATTEMPTS", default_value_t = 3)]
         max_attempts: u32,
+        /// `sqlite` (default): everything in the data directory. `aws`: DynamoDB,
+        /// SQS and S3 named by FERRY_TABLE, FERRY_QUEUE_URL and FERRY_BUCKET, at
+        /// whatever AWS_ENDPOINT_URL / region / credentials point to.
+        #[arg(long, env = "FERRY_BACKEND", default_value = "sqlite", value_parser = ["sqlite", "aws"])]
+        backend: String,
+        #[arg(long, env = "FERRY_TABLE", required_if_eq("backend", "aws"))]
+        table: Option<String>,
+        #[arg(long, env = "FERRY_QUEUE_URL", required_if_eq("backend", "aws"))]
+        queue_url: Option<String>,
+        #[arg(long, env = "FERRY_BUCKET", required_if_eq("backend", "aws"))]
+        bucket: Option<String>,
         /// Worker loops running the model; 0 runs the API only (jobs stay queued).
         #[arg(long, env = "FERRY_WORKERS", default_value_t = 1)]
         workers: usize,
@@ -78,12 +89,19 @@ fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     init_tracing();
     match Cli::parse().command {
-        Command::Serve { port, bind, data, model_dir, max_attempts, workers } => {
+        Command::Serve { port, bind, data, model_dir, max_attempts, workers, backend, table, queue_url, bucket } => {
             let model = load_model(model_dir.as_deref())?;
             let mut config = ServeConfig::new(SocketAddr::new(bind, port), data.data_dir);
             config.jwt_secret = data.jwt_secret;
             config.max_attempts = max_attempts;
             config.workers = workers;
+            if backend == "aws" {
+                config.backend = Backend::Aws {
+                    table: table.unwrap_or_default(),
+                    queue_url: queue_url.unwrap_or_default(),
+                    bucket: bucket.unwrap_or_default(),
+                };
+            }
             serve(config, model)
         }
         Command::Token { sub, ttl, data } => {

@@ -5,9 +5,11 @@ use crate::config::{database_path, jwt_secret};
 use crate::db::Db;
 use crate::poller::Poller;
 use crate::queue::SqliteQueue;
+use crate::sqs_poller::SqsPoller;
 use crate::store::SqliteStore;
 use anyhow::Context;
 use ferry_api::AppState;
+use ferry_aws::{DynamoStore, SqsQueue};
 use ferry_core::{Authenticator, JobStore, Limits, SentimentClassifier, TaskQueue, catalog};
 use ferry_inference::Worker;
 use std::future::Future;
@@ -19,8 +21,18 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tracing::info;
 
+/// Where jobs and the queue live.
+pub enum Backend {
+    /// One SQLite file in the data directory (the default).
+    Sqlite,
+    /// DynamoDB, SQS and S3, wherever the AWS environment points (the
+    /// emulator from `infra/emulator`, or a real account).
+    Aws { table: String, queue_url: String, bucket: String },
+}
+
 pub struct ServeConfig {
     pub addr: SocketAddr,
+    pub backend: Backend,
     pub data_dir: PathBuf,
     pub jwt_secret: Option<String>,
     pub limits: Limits,
@@ -36,6 +48,7 @@ impl ServeConfig {
     pub fn new(addr: SocketAddr, data_dir: PathBuf) -> Self {
         ServeConfig {
             addr,
+            backend: Backend::Sqlite,
             data_dir,
             jwt_secret: None,
             limits: Limits::default(),
@@ -51,36 +64,65 @@ impl ServeConfig {
 pub struct Server {
     listener: TcpListener,
     router: axum::Router,
-    pollers: Vec<Poller>,
+    pollers: Vec<Pollers>,
+}
+
+enum Pollers {
+    Sqlite(Poller),
+    Sqs(SqsPoller),
+}
+
+impl Pollers {
+    async fn run(self, stop: watch::Receiver<bool>) {
+        match self {
+            Pollers::Sqlite(p) => p.run(stop).await,
+            Pollers::Sqs(p) => p.run(stop).await,
+        }
+    }
 }
 
 impl Server {
     pub async fn bind(config: ServeConfig, model: Arc<dyn SentimentClassifier>) -> anyhow::Result<Server> {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
-        let db = Db::open(&database_path(&config.data_dir))?;
         let auth = Authenticator::hs256(&jwt_secret(&config.data_dir, config.jwt_secret.as_deref())?)?;
-        let store: Arc<dyn JobStore> = Arc::new(SqliteStore::new(db.clone()));
-        // One delivery more than the worker's attempts: the worker fails the
-        // job itself on its last attempt; the dead-letter table only catches a
-        // message whose handling crashed the process every time.
-        let queue = SqliteQueue::new(db, config.visibility, config.max_attempts + 1);
-        let recovered = queue.recover().await?;
-        if recovered > 0 {
-            info!(messages = recovered, "queued work from before the restart will resume");
-        }
-        let state = AppState {
-            store: Arc::clone(&store),
-            queue: Arc::new(queue.clone()) as Arc<dyn TaskQueue>,
-            auth: Arc::new(auth),
-            limits: config.limits,
-            models: Arc::new(catalog()),
+        let (store, queue, pollers): (Arc<dyn JobStore>, Arc<dyn TaskQueue>, Vec<Pollers>) = match &config.backend {
+            Backend::Sqlite => {
+                let db = Db::open(&database_path(&config.data_dir))?;
+                let store: Arc<dyn JobStore> = Arc::new(SqliteStore::new(db.clone()));
+                // One delivery more than the worker's attempts: the worker fails the
+                // job itself on its last attempt; the dead-letter table only catches a
+                // message whose handling crashed the process every time.
+                let queue = SqliteQueue::new(db, config.visibility, config.max_attempts + 1);
+                let recovered = queue.recover().await?;
+                if recovered > 0 {
+                    info!(messages = recovered, "queued work from before the restart will resume");
+                }
+                let worker = Arc::new(Worker::new(Arc::clone(&store), model, config.max_attempts));
+                let pollers = (0..config.workers)
+                    .map(|_| {
+                        Pollers::Sqlite(Poller {
+                            queue: queue.clone(),
+                            worker: Arc::clone(&worker),
+                            store: Arc::clone(&store),
+                        })
+                    })
+                    .collect();
+                (store, Arc::new(queue), pollers)
+            }
+            Backend::Aws { table, queue_url, bucket } => {
+                let sdk = ferry_aws::config().await;
+                let store: Arc<dyn JobStore> = Arc::new(DynamoStore::new(&sdk, table, bucket));
+                let queue = Arc::new(SqsQueue::new(&sdk, queue_url));
+                let worker = Arc::new(Worker::new(Arc::clone(&store), model, config.max_attempts));
+                let pollers = (0..config.workers)
+                    .map(|_| Pollers::Sqs(SqsPoller { queue: Arc::clone(&queue), worker: Arc::clone(&worker) }))
+                    .collect();
+                (store, queue, pollers)
+            }
         };
-        let worker = Arc::new(Worker::new(Arc::clone(&store), model, config.max_attempts));
+        let state = AppState { store, queue, auth: Arc::new(auth), limits: config.limits, models: Arc::new(catalog()) };
         let listener = TcpListener::bind(config.addr).await.with_context(|| format!("binding {}", config.addr))?;
-        let pollers = (0..config.workers)
-            .map(|_| Poller { queue: queue.clone(), worker: Arc::clone(&worker), store: Arc::clone(&store) })
-            .collect();
         Ok(Server { listener, router: ferry_api::router(state), pollers })
     }
 

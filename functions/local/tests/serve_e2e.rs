@@ -18,10 +18,15 @@ struct Served {
 impl Served {
     /// Starts `ferry serve --port 0` and waits until /healthz answers.
     fn start(data_dir: &Path, extra: &[&str]) -> Served {
+        Served::start_with_env(data_dir, extra, &[])
+    }
+
+    fn start_with_env(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Served {
         let mut child = Command::new(FERRY)
             .args(["serve", "--port", "0", "--data-dir"])
             .arg(data_dir)
             .args(extra)
+            .envs(env.iter().copied())
             .env("FERRY_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -168,6 +173,52 @@ fn queued_work_survives_a_kill_and_a_graceful_stop() {
     assert_eq!(status, 200);
     assert_eq!(done["status"], "succeeded", "{}", done["status"]);
     assert_eq!(done["progress"], json!({"total": 300, "done": 300, "failed": 0}));
+}
+
+/// A queue of the test's own on the AWS emulator, or `None` (skipped) when
+/// the emulator is not running; under CI that is a failure.
+fn emulator_queue(runtime: &tokio::runtime::Runtime) -> Option<String> {
+    if std::env::var_os("AWS_ENDPOINT_URL").is_none() {
+        assert!(std::env::var_os("CI").is_none(), "AWS_ENDPOINT_URL is not set: eval \"$(infra/emulator start)\"");
+        eprintln!("skipped: the AWS emulator is not running (eval \"$(infra/emulator start)\")");
+        return None;
+    }
+    let name = format!("ferry-serve-{}", std::process::id());
+    runtime.block_on(async {
+        let sqs = ferry_aws::sqs_client(&ferry_aws::config().await);
+        let created = sqs.create_queue().queue_name(name).send().await.expect("CreateQueue");
+        Some(created.queue_url().unwrap().to_string())
+    })
+}
+
+#[test]
+fn serve_with_the_aws_backend() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let Some(queue_url) = emulator_queue(&runtime) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let server = Served::start_with_env(dir.path(), &["--backend", "aws"], &[("FERRY_QUEUE_URL", &queue_url)]);
+    let alice = token(dir.path(), "alice");
+
+    // The same API and worker, on DynamoDB and SQS: the local poller feeds
+    // the worker's Lambda handler what SQS returns.
+    let inputs = ["Fantastic service, thank you!", "Awful. It broke in a day.", "It is a chair."];
+    let (status, job) = server.post("/v1/jobs", &alice, json!({"task": "sentiment", "inputs": inputs}), None);
+    assert_eq!(status, 202, "{job}");
+    let path = format!("/v1/jobs/{}", job["id"].as_str().unwrap());
+    let (status, done) = server.get(&path, &alice, Some("wait=30"));
+    assert_eq!(status, 200);
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let sentiments: Vec<&str> =
+        done["results"].as_array().unwrap().iter().map(|r| r["sentiment"].as_str().unwrap()).collect();
+    assert_eq!(sentiments, ["positive", "negative", "neutral"]);
+    let (status, _) = server.get(&path, &token(dir.path(), "bob"), None);
+    assert_eq!(status, 404);
+
+    drop(server);
+    runtime.block_on(async {
+        let sqs = ferry_aws::sqs_client(&ferry_aws::config().await);
+        sqs.delete_queue().queue_url(&queue_url).send().await.expect("DeleteQueue");
+    });
 }
 
 #[test]

@@ -1,0 +1,77 @@
+//! The real `ferry-inference` binary under cargo-lambda's runtime emulator,
+//! fed the SQS events in events/, against the AWS emulator: the response's
+//! `batchItemFailures` name exactly the records that failed transiently.
+
+use ferry_aws::DynamoStore;
+use ferry_core::{JobId, JobStatus, JobStore};
+use ferry_tests::lambda::{LambdaFunction, prerequisites};
+use serde_json::{Value, json};
+
+const SQS_BATCH: &str = include_str!("../../../events/sqs-batch.json");
+/// The sample batch's job ids are this plus `1` and `2`.
+const SAMPLE_JOB_PREFIX: &str = "0192f0c4-0000-7000-8000-0000000000a";
+
+/// The sample batch with job ids of this run's own, so a reused emulator
+/// does not find them already done.
+fn fresh_batch() -> (String, String) {
+    let fresh = uuid::Uuid::now_v7().to_string();
+    let prefix = &fresh[..fresh.len() - 1];
+    (SQS_BATCH.replace(SAMPLE_JOB_PREFIX, prefix), prefix.to_string())
+}
+
+fn inference(cargo_lambda: &std::path::Path, env: &[(&str, &str)]) -> LambdaFunction {
+    LambdaFunction::start(cargo_lambda, env!("CARGO_BIN_EXE_ferry-inference"), env)
+}
+
+fn message_ids(event: &str) -> Vec<String> {
+    let event: Value = serde_json::from_str(event).unwrap();
+    event["Records"].as_array().unwrap().iter().map(|r| r["messageId"].as_str().unwrap().to_string()).collect()
+}
+
+#[tokio::test]
+async fn sqs_events_through_the_real_binary() {
+    let Some(cargo_lambda) = prerequisites() else { return };
+    let worker = inference(&cargo_lambda, &[]);
+
+    // Two good records and a poison one: nothing to retry.
+    let (batch, prefix) = fresh_batch();
+    let response = worker.invoke(&batch);
+    assert_eq!(response, json!({"batchItemFailures": []}));
+    let config = ferry_aws::config().await;
+    let store =
+        DynamoStore::new(&config, std::env::var("FERRY_TABLE").unwrap(), std::env::var("FERRY_BUCKET").unwrap());
+    let a1: JobId = format!("{prefix}1").parse().unwrap();
+    let job = store.get_job("events-user", a1).await.unwrap().expect("the upstream message created its job");
+    assert_eq!(job.status, JobStatus::Succeeded);
+    assert_eq!((job.progress.done, job.progress.failed), (2, 0));
+
+    // Redelivered: the same answer, the same counts.
+    assert_eq!(worker.invoke(&batch), json!({"batchItemFailures": []}));
+    assert_eq!(store.get_job("events-user", a1).await.unwrap().unwrap().progress, job.progress);
+
+    // An S3 notification (documents are not processed yet) is acknowledged.
+    let s3 = worker.invoke(include_str!("../../../events/sqs-s3-notification.json"));
+    assert_eq!(s3, json!({"batchItemFailures": []}));
+
+    // One line per message with the Lambda request id and the job id.
+    let logs = worker.logs();
+    let line = logs
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .find(|line| line["fields"]["message"] == "chunk done")
+        .unwrap_or_else(|| panic!("no 'chunk done' line in:\n{logs}"));
+    assert!(line["spans"][0]["requestId"].is_string(), "{line}");
+    assert!(line.to_string().contains(&prefix), "{line}");
+}
+
+#[tokio::test]
+async fn a_store_outage_retries_the_good_records_only() {
+    let Some(cargo_lambda) = prerequisites() else { return };
+    // A table that does not exist: every store call fails, as in an outage.
+    let worker = inference(&cargo_lambda, &[("FERRY_TABLE", "ferry-no-such-table")]);
+    let response = worker.invoke(SQS_BATCH);
+    let ids = message_ids(SQS_BATCH);
+    // The poison record names no job, so there is nothing to retry it for.
+    let expected: Vec<Value> = ids[..2].iter().map(|id| json!({"itemIdentifier": id})).collect();
+    assert_eq!(response, json!({"batchItemFailures": expected}));
+}

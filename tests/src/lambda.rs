@@ -1,0 +1,147 @@
+//! Real Lambda binaries under cargo-lambda's runtime emulator: `cargo lambda
+//! watch --only-lambda-apis` serves the Lambda Runtime API on a free loopback
+//! port, the binary under test polls it exactly as it polls Lambda's, and
+//! `cargo lambda invoke --data-file` sends it events.
+//!
+//! Tests using this need the AWS emulator (`eval "$(infra/emulator start)"`)
+//! and cargo-lambda (`.venv/bin/cargo-lambda`, installed by `infra/test` and
+//! `.ci/run`); without them they are skipped locally and fail under CI.
+
+use serde_json::Value;
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// cargo-lambda routes invocations without a function name to `_`, the name
+/// it gives the one function it does not start itself.
+const FUNCTION: &str = "_";
+const INVOKE_TIMEOUT: Duration = Duration::from_secs(90);
+
+pub struct LambdaFunction {
+    cargo_lambda: PathBuf,
+    port: u16,
+    emulator: Child,
+    function: Child,
+    logs: tempfile::NamedTempFile,
+    scratch: tempfile::TempDir,
+}
+
+/// Whether the AWS emulator and cargo-lambda are both available; `None` skips
+/// the test (a panic under CI, where they must be).
+pub fn prerequisites() -> Option<PathBuf> {
+    let missing = if std::env::var_os("AWS_ENDPOINT_URL").is_none() {
+        "AWS_ENDPOINT_URL is not set (eval \"$(infra/emulator start)\")".to_string()
+    } else {
+        match cargo_lambda() {
+            Some(path) => return Some(path),
+            None => "cargo-lambda not found (set FERRY_CARGO_LAMBDA, or run infra/test)".to_string(),
+        }
+    };
+    assert!(std::env::var_os("CI").is_none(), "{missing}");
+    eprintln!("skipped: {missing}");
+    None
+}
+
+fn cargo_lambda() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("FERRY_CARGO_LAMBDA") {
+        return Some(path.into());
+    }
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/cargo-lambda");
+    if venv.is_file() {
+        return Some(venv);
+    }
+    let on_path = Command::new("cargo-lambda").args(["lambda", "--version"]).output();
+    on_path.is_ok_and(|o| o.status.success()).then(|| "cargo-lambda".into())
+}
+
+impl LambdaFunction {
+    /// Starts cargo-lambda's runtime emulator and `binary` against it, with
+    /// the process environment plus `env`.
+    pub fn start(cargo_lambda: &Path, binary: &str, env: &[(&str, &str)]) -> LambdaFunction {
+        let port = free_port();
+        let emulator = Command::new(cargo_lambda)
+            .args(["lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P", &port.to_string()])
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start cargo lambda watch");
+        wait_for_port(port);
+        let logs = tempfile::NamedTempFile::new().unwrap();
+        let function = Command::new(binary)
+            .envs([
+                ("AWS_LAMBDA_RUNTIME_API", format!("http://127.0.0.1:{port}/.rt").as_str()),
+                ("AWS_LAMBDA_FUNCTION_NAME", FUNCTION),
+                ("AWS_LAMBDA_FUNCTION_VERSION", "1"),
+                ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1769"),
+            ])
+            .envs(env.iter().copied())
+            .stdout(logs.reopen().unwrap())
+            .stderr(logs.reopen().unwrap())
+            .spawn()
+            .expect("start the function binary");
+        let scratch = tempfile::tempdir().unwrap();
+        LambdaFunction { cargo_lambda: cargo_lambda.into(), port, emulator, function, logs, scratch }
+    }
+
+    /// Invokes the function with `event` through `cargo lambda invoke
+    /// --data-file` and returns its JSON response.
+    pub fn invoke(&self, event: &str) -> Value {
+        let file = self.scratch.path().join(format!("event-{}.json", uuid::Uuid::now_v7().simple()));
+        std::fs::File::create(&file).unwrap().write_all(event.as_bytes()).unwrap();
+        let mut child = Command::new(&self.cargo_lambda)
+            .args(["lambda", "invoke", "-A", "127.0.0.1", "-P", &self.port.to_string(), "--data-file"])
+            .arg(&file)
+            .arg(FUNCTION)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run cargo lambda invoke");
+        let deadline = Instant::now() + INVOKE_TIMEOUT;
+        while child.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                child.kill().ok();
+                panic!("cargo lambda invoke did not answer in {INVOKE_TIMEOUT:?}; function logs:\n{}", self.logs());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let output = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "cargo lambda invoke failed: {}\n{stdout}\nfunction logs:\n{}",
+            String::from_utf8_lossy(&output.stderr),
+            self.logs()
+        );
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
+    }
+
+    /// Everything the function wrote to stdout and stderr so far.
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(self.logs.path()).unwrap_or_default()
+    }
+}
+
+impl Drop for LambdaFunction {
+    fn drop(&mut self) {
+        for child in [&mut self.function, &mut self.emulator] {
+            child.kill().ok();
+            child.wait().ok();
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn wait_for_port(port: u16) {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+        assert!(Instant::now() < deadline, "cargo lambda watch did not listen on {addr}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

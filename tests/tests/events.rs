@@ -1,0 +1,96 @@
+//! Every sample event in events/ goes through the code it is meant for, so
+//! none of them can rot: API Gateway v2 requests through the router (parsed
+//! by lambda_http exactly as in Lambda), SQS batches through the worker's
+//! Lambda handler, the S3 notification through `aws_lambda_events`.
+
+use aws_lambda_events::event::s3::S3Event;
+use aws_lambda_events::event::sqs::SqsEvent;
+use axum::body::Body;
+use axum::http::StatusCode;
+use ferry_core::{JobId, JobStatus, Limits};
+use ferry_inference::sqs::handle_event;
+use ferry_tests::TestApp;
+use std::time::Duration;
+
+const EVENTS_SECRET: &[u8] = b"ferry-sample-events-secret-0123456789abcdef";
+
+fn app() -> TestApp {
+    TestApp::with_secret(Limits { sentiment_wait: Duration::from_millis(100), ..Limits::default() }, EVENTS_SECRET)
+}
+
+/// Parses an API Gateway event the way lambda_http does in Lambda and hands
+/// the request to the router.
+async fn invoke(app: &TestApp, event: &str) -> (StatusCode, serde_json::Value) {
+    let request = lambda_http::request::from_str(event).expect("a valid API Gateway event");
+    let (parts, body) = request.into_parts();
+    let request = axum::http::Request::from_parts(parts, Body::from(body.to_vec()));
+    let (status, _, json) = app.call(request).await;
+    (status, json)
+}
+
+#[tokio::test]
+async fn api_events_route_through_the_router() {
+    let app = app();
+    let (status, job) = invoke(&app, include_str!("../../events/api-create-job.json")).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+    assert_eq!(job["progress"]["total"], 2);
+
+    let (status, body) = invoke(&app, include_str!("../../events/api-sentiment.json")).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "no worker runs here, so the wait ends in 202: {body}");
+
+    let (status, body) = invoke(&app, include_str!("../../events/api-get-job.json")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(body["type"], "urn:ferry:problem:not-found");
+
+    let (status, body) = invoke(&app, include_str!("../../events/api-unauthorized.json")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["type"], "urn:ferry:problem:missing-token");
+}
+
+#[tokio::test]
+async fn sqs_batch_reports_no_failures_and_acknowledges_the_poison_record() {
+    let app = app();
+    let event: SqsEvent = serde_json::from_str(include_str!("../../events/sqs-batch.json")).unwrap();
+    assert_eq!(event.records.len(), 3);
+    let response = handle_event(&app.worker, event.clone()).await;
+    assert!(response.batch_item_failures.is_empty(), "{:?}", response.batch_item_failures);
+
+    let a1: JobId = "0192f0c4-0000-7000-8000-0000000000a1".parse().unwrap();
+    let job = app.store.get_job("events-user", a1).await.unwrap().expect("the upstream message created its job");
+    assert_eq!(job.status, JobStatus::Succeeded);
+    assert_eq!(job.progress.done, 2);
+
+    // Delivered again: nothing changes, nothing fails.
+    let again = handle_event(&app.worker, event).await;
+    assert!(again.batch_item_failures.is_empty());
+    assert_eq!(app.store.get_job("events-user", a1).await.unwrap().unwrap().progress, job.progress);
+}
+
+#[tokio::test]
+async fn transient_failures_are_the_only_batch_item_failures() {
+    let app = app();
+    let mut event: SqsEvent = serde_json::from_str(include_str!("../../events/sqs-batch.json")).unwrap();
+    // The keyword model fails on "explode": make the first record's text do so.
+    let body = event.records[0].body.take().unwrap().replace("Great product", "explode");
+    event.records[0].body = Some(body);
+    let response = handle_event(&app.worker, event.clone()).await;
+    let failed: Vec<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+    // Records 0 and 1 ran in one model call, so both are retried; the poison record is not.
+    assert_eq!(
+        failed,
+        [event.records[0].message_id.as_deref().unwrap(), event.records[1].message_id.as_deref().unwrap()]
+    );
+}
+
+#[tokio::test]
+async fn s3_notifications_parse_and_are_acknowledged() {
+    let s3: S3Event = serde_json::from_str(include_str!("../../events/s3-object-created.json")).unwrap();
+    let record = &s3.records[0];
+    assert_eq!(record.s3.bucket.name.as_deref(), Some("ferry-bucket"));
+    assert!(record.s3.object.key.as_deref().unwrap().starts_with("uploads/"));
+
+    let app = app();
+    let event: SqsEvent = serde_json::from_str(include_str!("../../events/sqs-s3-notification.json")).unwrap();
+    let response = handle_event(&app.worker, event).await;
+    assert!(response.batch_item_failures.is_empty());
+}
