@@ -20,7 +20,10 @@ use aws_config::SdkConfig;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
 use ferry_core::{
     ChunkResults, Created, ItemResult, Job, JobId, JobStatus, JobStore, Progress, StoreError, Task, TaskMessage,
 };
@@ -352,15 +355,23 @@ impl JobStore for DynamoStore {
             .expression_attribute_values(":queued", s(JobStatus::Queued.as_str()))
             .expression_attribute_values(":now", s(&rfc3339(ferry_core::job::now())))
             .return_values(ReturnValue::AllNew)
+            // Every message after a job's first finds it running: the failed
+            // condition hands back the item, which saves a GetItem per message.
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
-        match result {
+        let existing = match result {
             Ok(out) => {
                 let item = out.attributes.ok_or_else(|| StoreError::Corrupt(format!("job {id}: no attributes")))?;
                 return job_from_item(&item);
             }
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {}
-            Err(e) => return Err(unavailable("UpdateItem", e)),
+            Err(e) => match e.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(failed)) => failed.item.clone(),
+                _ => return Err(unavailable("UpdateItem", e)),
+            },
+        };
+        if let Some(item) = existing {
+            return job_from_item(&item);
         }
         if let Some(job) = self.load(id).await? {
             return Ok(job);
