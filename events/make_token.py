@@ -2,7 +2,7 @@
 """Makes the bearer token that the sample API events in events/ carry.
 
     python3 events/make_token.py            # print the token
-    python3 events/make_token.py --update   # rewrite `authorization` in events/api-*.json
+    python3 events/make_token.py --update   # rewrite `authorization` in events/api-*.json, url-*.json
 
 An HS256 JWT over {"sub":"events-user","iat":1764000000,"exp":4102444800},
 signed with the secret below; tests set FERRY_JWT_SECRET to that secret.
@@ -36,7 +36,7 @@ def make_token(claims: dict, secret: str) -> str:
 
 
 def update_events(token: str) -> None:
-    for path in sorted(Path(__file__).resolve().parent.glob("api-*.json")):
+    for path in sorted(p for pattern in ("api-*.json", "url-*.json") for p in Path(__file__).resolve().parent.glob(pattern)):
         event = json.loads(path.read_text())
         if "authorization" not in event.get("headers", {}):
             continue  # e.g. api-unauthorized.json

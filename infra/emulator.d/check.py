@@ -45,7 +45,7 @@ def main() -> int:
     check("queue: redrive to the DLQ", redrive.get("deadLetterTargetArn") == d["QueueArn"], redrive)
     check("queue: maxReceiveCount = FERRY_MAX_ATTEMPTS",
           str(redrive.get("maxReceiveCount")) == env["FERRY_MAX_ATTEMPTS"], redrive)
-    check("queue: visibility timeout 360", q.get("VisibilityTimeout") == "360", q.get("VisibilityTimeout"))
+    check("queue: visibility timeout 720", q.get("VisibilityTimeout") == "720", q.get("VisibilityTimeout"))
     check("queue: retention 4 days", q.get("MessageRetentionPeriod") == "345600", q.get("MessageRetentionPeriod"))
     check("dlq: retention 14 days", d.get("MessageRetentionPeriod") == "1209600", d.get("MessageRetentionPeriod"))
     check("queue + dlq: SQS-managed SSE",

@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use ferry_core::{JobId, JobStatus, Limits};
 use ferry_inference::sqs::handle_event;
 use ferry_tests::TestApp;
+use serde_json::Value;
 use std::time::Duration;
 
 const EVENTS_SECRET: &[u8] = b"ferry-sample-events-secret-0123456789abcdef";
@@ -41,6 +42,12 @@ async fn api_events_route_through_the_router() {
     let (status, body) = invoke(&app, include_str!("../../events/api-get-job.json")).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     assert_eq!(body["type"], "urn:ferry:problem:not-found");
+
+    // The same router behind a Lambda function URL: the queued job is listed.
+    let (status, body) = invoke(&app, include_str!("../../events/url-list-jobs.json")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let listed: Vec<&Value> = body["jobs"].as_array().unwrap().iter().map(|j| &j["id"]).collect();
+    assert!(listed.contains(&&job["id"]), "{body}");
 
     let (status, body) = invoke(&app, include_str!("../../events/api-unauthorized.json")).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);

@@ -58,6 +58,12 @@ async fn api_events_through_the_real_binary() {
     assert_eq!(missing["headers"]["content-type"], "application/problem+json");
     assert_eq!(body(&missing)["type"], "urn:ferry:problem:not-found");
 
+    // Behind a function URL: the queued job is listed (query string parsed).
+    let listed = api.invoke(include_str!("../../../events/url-list-jobs.json"));
+    assert_eq!(listed["statusCode"], 200, "{listed}");
+    let ids: Vec<String> = body(&listed)["jobs"].as_array().unwrap().iter().map(|j| j["id"].to_string()).collect();
+    assert!(ids.contains(&format!("\"{id}\"")), "{listed}");
+
     // No token: 401 problem+json, nothing queued.
     let refused = api.invoke(include_str!("../../../events/api-unauthorized.json"));
     assert_eq!(refused["statusCode"], 401);
