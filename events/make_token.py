@@ -19,7 +19,9 @@ import json
 from pathlib import Path
 
 SECRET = "ferry-sample-events-secret-0123456789abcdef"
-CLAIMS = {"sub": "events-user", "iat": 1764000000, "exp": 4102444800}  # exp = 2100-01-01
+CLAIMS = {  # exp = 2100-01-01
+    "sub": "events-user", "iat": 1764000000, "exp": 4102444800, "scope": "ferry/jobs.read ferry/jobs.write",
+}
 
 
 def b64url(data: bytes) -> str:
@@ -50,10 +52,11 @@ def main() -> None:
     parser.add_argument("--sub", default=CLAIMS["sub"])
     parser.add_argument("--iat", type=int, default=CLAIMS["iat"])
     parser.add_argument("--exp", type=int, default=CLAIMS["exp"])
+    parser.add_argument("--scope", default=CLAIMS["scope"], help="space-separated scopes")
     parser.add_argument("--secret", default=SECRET)
     parser.add_argument("--update", action="store_true", help="rewrite the events' authorization headers")
     args = parser.parse_args()
-    token = make_token({"sub": args.sub, "iat": args.iat, "exp": args.exp}, args.secret)
+    token = make_token({"sub": args.sub, "iat": args.iat, "exp": args.exp, "scope": args.scope}, args.secret)
     if args.update:
         update_events(token)
     else:

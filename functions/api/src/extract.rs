@@ -4,19 +4,54 @@ use crate::AppState;
 use crate::problem::Problem;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{StatusCode, header, request::Parts};
-use ferry_core::Principal;
+use ferry_core::{AuthError, Principal};
 use serde::de::DeserializeOwned;
 
-/// The authenticated caller. Every route but `/healthz` takes one.
+/// The authenticated caller, within their rate limit. `Authorization: Bearer`
+/// wins when both it and `x-api-key` are sent.
 pub struct Caller(pub Principal);
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
-        let header = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-        let principal = state.auth.verify_header(header)?;
+        let bearer = parts.headers.get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or(""));
+        let api_key = parts.headers.get("x-api-key").map(|v| v.to_str().unwrap_or(""));
+        let principal = match (bearer, api_key) {
+            (Some(bearer), _) => state.auth.verify_header(Some(bearer)).await?,
+            (None, Some(key)) => crate::keys::verify_api_key(state.keys.as_ref(), key).await?,
+            (None, None) => return Err(AuthError::Missing.into()),
+        };
+        if let Some(limiter) = &state.rate_limit {
+            limiter.check(&principal.subject)?;
+        }
         Ok(Caller(principal))
+    }
+}
+
+/// A caller granted the read scope.
+pub struct Reader(pub Principal);
+
+impl FromRequestParts<AppState> for Reader {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
+        let Caller(principal) = Caller::from_request_parts(parts, state).await?;
+        principal.require(&state.scopes.read)?;
+        Ok(Reader(principal))
+    }
+}
+
+/// A caller granted the write scope.
+pub struct Writer(pub Principal);
+
+impl FromRequestParts<AppState> for Writer {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
+        let Caller(principal) = Caller::from_request_parts(parts, state).await?;
+        principal.require(&state.scopes.write)?;
+        Ok(Writer(principal))
     }
 }
 

@@ -1,7 +1,7 @@
 //! Job handlers: thin. Validate, talk to the ports, shape the response.
 
 use crate::AppState;
-use crate::extract::{Caller, Json};
+use crate::extract::{Json, Reader, Writer};
 use crate::problem::Problem;
 use crate::wait::{preferred_wait, until_final};
 use axum::extract::{Path, Query, State};
@@ -36,12 +36,12 @@ pub struct SentimentRequest {
     text: String,
 }
 
-pub async fn models(_caller: Caller, State(state): State<AppState>) -> Response {
+pub async fn models(_caller: Reader, State(state): State<AppState>) -> Response {
     axum::Json(json!({ "models": *state.models })).into_response()
 }
 
 pub async fn create(
-    Caller(caller): Caller,
+    Writer(caller): Writer,
     State(state): State<AppState>,
     headers: HeaderMap,
     Json(req): Json<CreateJob>,
@@ -63,7 +63,7 @@ pub async fn create(
 }
 
 pub async fn sentiment(
-    Caller(caller): Caller,
+    Writer(caller): Writer,
     State(state): State<AppState>,
     headers: HeaderMap,
     Json(req): Json<SentimentRequest>,
@@ -93,7 +93,7 @@ pub async fn sentiment(
 }
 
 pub async fn get(
-    Caller(caller): Caller,
+    Reader(caller): Reader,
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
@@ -116,7 +116,7 @@ pub struct ResultsQuery {
 }
 
 pub async fn results(
-    Caller(caller): Caller,
+    Reader(caller): Reader,
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(q): Query<ResultsQuery>,
@@ -147,7 +147,7 @@ pub struct ListQuery {
 }
 
 pub async fn list(
-    Caller(caller): Caller,
+    Reader(caller): Reader,
     State(state): State<AppState>,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, Problem> {
@@ -169,7 +169,7 @@ pub async fn list(
 }
 
 pub async fn cancel(
-    Caller(caller): Caller,
+    Writer(caller): Writer,
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {

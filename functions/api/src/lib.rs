@@ -1,19 +1,27 @@
 //! Ferry's HTTP API: one axum `Router`. `lambda_http` serves it in Lambda and
 //! hyper serves it locally; only the adapters in [`AppState`] differ.
 
+pub mod config;
 mod extract;
+mod guard;
 mod jobs;
+pub mod jwks;
+mod keys;
 pub mod problem;
+pub mod rate;
 mod wait;
 
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
-use ferry_core::{Authenticator, JobStore, Limits, ModelInfo, TaskQueue};
+use ferry_core::{Authenticator, JobStore, KeyStore, Limits, ModelInfo, Scopes, TaskQueue, catalog};
 use problem::Problem;
+use rate::RateLimit;
 use std::sync::Arc;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::trace::{DefaultMakeSpan, TraceLayer};
+use tower_http::trace::TraceLayer;
+
+pub use keys::verify_api_key;
 
 /// Everything a handler may touch.
 #[derive(Clone)]
@@ -21,12 +29,42 @@ pub struct AppState {
     pub store: Arc<dyn JobStore>,
     pub queue: Arc<dyn TaskQueue>,
     pub auth: Arc<Authenticator>,
+    pub keys: Arc<dyn KeyStore>,
+    pub scopes: Scopes,
+    /// `None`: no per-caller rate limit.
+    pub rate_limit: Option<Arc<RateLimit>>,
+    /// Origins allowed by CORS; empty: no CORS headers (API Gateway may add its own).
+    pub cors_origins: Arc<Vec<String>>,
     pub limits: Limits,
     pub models: Arc<Vec<ModelInfo>>,
 }
 
+impl AppState {
+    /// Default scopes and limits, no rate limit, no CORS.
+    pub fn new(
+        store: Arc<dyn JobStore>,
+        queue: Arc<dyn TaskQueue>,
+        auth: Arc<Authenticator>,
+        keys: Arc<dyn KeyStore>,
+    ) -> AppState {
+        AppState {
+            store,
+            queue,
+            auth,
+            keys,
+            scopes: Scopes::default(),
+            rate_limit: None,
+            cors_origins: Arc::new(Vec::new()),
+            limits: Limits::default(),
+            models: Arc::new(catalog()),
+        }
+    }
+}
+
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let cors = guard::cors(&state.cors_origins);
+    let limits = state.limits.clone();
+    let router = Router::new()
         .route("/healthz", get(healthz))
         .route("/v1/models", get(jobs::models))
         .route("/v1/jobs", get(jobs::list).post(jobs::create))
@@ -36,19 +74,29 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
+        .layer(axum::middleware::from_fn(move |req, next| guard::request_limits(limits.clone(), req, next)))
         .layer(CatchPanicLayer::custom(|_| {
             Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", "unexpected error")
                 .into_response()
-        }))
-        // INFO so the request span (method, path — which holds the job id)
-        // is on every line the handlers log; headers are never recorded.
-        .layer(TraceLayer::new_for_http().make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO)))
+        }));
+    let router = match cors {
+        Some(cors) => router.layer(cors),
+        None => router,
+    };
+    guard::security_headers(router).layer(TraceLayer::new_for_http().make_span_with(request_span))
 }
 
 use axum::response::IntoResponse;
 
 async fn healthz() -> impl IntoResponse {
     axum::Json(serde_json::json!({"status": "ok"}))
+}
+
+/// The span on every line logged for a request: method and path (which holds
+/// the job id). Never headers (credentials) nor the query string (someone
+/// will put a token there).
+fn request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
+    tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
 }
 
 async fn not_found() -> Problem {

@@ -3,21 +3,25 @@
 //! Router to lambda_http (API Gateway HTTP API payload v2, or a function URL).
 
 use ferry_api::AppState;
-use ferry_aws::{DynamoStore, SqsQueue};
-use ferry_core::{Authenticator, Limits, catalog};
+use ferry_aws::{DynamoKeyStore, DynamoStore, SqsQueue};
 use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     ferry_aws::logging::init_json();
     let config = ferry_aws::config().await;
-    let state = AppState {
-        store: Arc::new(DynamoStore::new(&config, env("FERRY_TABLE")?, env("FERRY_BUCKET")?)),
-        queue: Arc::new(SqsQueue::new(&config, env("FERRY_QUEUE_URL")?)),
-        auth: Arc::new(Authenticator::hs256(env("FERRY_JWT_SECRET")?.as_bytes())?),
-        limits: Limits::default(),
-        models: Arc::new(catalog()),
-    };
+    let table = env("FERRY_TABLE")?;
+    let dev_secret = std::env::var("FERRY_JWT_SECRET").ok();
+    let auth = ferry_api::config::authenticator(dev_secret.as_deref().map(str::as_bytes)).await?;
+    let mut state = AppState::new(
+        Arc::new(DynamoStore::new(&config, &table, env("FERRY_BUCKET")?)),
+        Arc::new(SqsQueue::new(&config, env("FERRY_QUEUE_URL")?)),
+        Arc::new(auth),
+        Arc::new(DynamoKeyStore::new(&config, &table)),
+    );
+    state.scopes = ferry_api::config::scopes();
+    state.rate_limit = ferry_api::config::rate_limit()?;
+    state.cors_origins = Arc::new(ferry_api::config::cors_origins());
     lambda_http::run(ferry_api::router(state)).await
 }
 

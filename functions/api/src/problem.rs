@@ -15,6 +15,9 @@ pub struct Problem {
     pub detail: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub job_id: Option<String>,
+    /// Seconds, sent as `Retry-After` (429 and 503).
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 impl Problem {
@@ -25,7 +28,19 @@ impl Problem {
             status: status.as_u16(),
             detail: detail.into(),
             job_id: None,
+            retry_after: None,
         }
+    }
+
+    pub fn rate_limited(retry_after: u64) -> Self {
+        let mut problem = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            "Too many requests",
+            format!("this caller's request rate is over its limit; retry in {retry_after} s"),
+        );
+        problem.retry_after = Some(retry_after);
+        problem
     }
 
     pub fn invalid_json(detail: impl Into<String>) -> Self {
@@ -56,18 +71,34 @@ impl IntoResponse for Problem {
         if unauthorized {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        if let Some(secs) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         response
     }
 }
 
 impl From<AuthError> for Problem {
     fn from(e: AuthError) -> Self {
-        let (slug, title) = match e {
-            AuthError::Missing => ("missing-token", "Authentication required"),
-            AuthError::Expired => ("token-expired", "Token expired"),
-            AuthError::Invalid(_) => ("invalid-token", "Invalid token"),
+        let (status, slug, title) = match e {
+            AuthError::Missing => (StatusCode::UNAUTHORIZED, "missing-token", "Authentication required"),
+            AuthError::Expired => (StatusCode::UNAUTHORIZED, "token-expired", "Token expired"),
+            AuthError::Invalid(_) => (StatusCode::UNAUTHORIZED, "invalid-token", "Invalid token"),
+            AuthError::InvalidApiKey => (StatusCode::UNAUTHORIZED, "invalid-api-key", "Invalid API key"),
+            AuthError::Forbidden(_) => (StatusCode::FORBIDDEN, "insufficient-scope", "Not allowed"),
+            AuthError::Unavailable(ref reason) => {
+                tracing::error!(error = %reason, "authentication unavailable");
+                let mut problem = Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "auth-unavailable",
+                    "Authentication temporarily unavailable",
+                    "the signing keys could not be loaded; retry shortly",
+                );
+                problem.retry_after = Some(5);
+                return problem;
+            }
         };
-        Problem::new(StatusCode::UNAUTHORIZED, slug, title, e.to_string())
+        Problem::new(status, slug, title, e.to_string())
     }
 }
 

@@ -341,7 +341,7 @@ impl JobStore for DynamoStore {
         Ok(chunks)
     }
 
-    async fn begin(&self, message: &TaskMessage) -> Result<Job, StoreError> {
+    async fn begin(&self, message: &TaskMessage, create_missing: bool) -> Result<Option<Job>, StoreError> {
         let id = message.job_id;
         let result = self
             .client
@@ -363,7 +363,7 @@ impl JobStore for DynamoStore {
         let existing = match result {
             Ok(out) => {
                 let item = out.attributes.ok_or_else(|| StoreError::Corrupt(format!("job {id}: no attributes")))?;
-                return job_from_item(&item);
+                return job_from_item(&item).map(Some);
             }
             Err(e) => match e.as_service_error() {
                 Some(UpdateItemError::ConditionalCheckFailedException(failed)) => failed.item.clone(),
@@ -371,10 +371,13 @@ impl JobStore for DynamoStore {
             },
         };
         if let Some(item) = existing {
-            return job_from_item(&item);
+            return job_from_item(&item).map(Some);
         }
         if let Some(job) = self.load(id).await? {
-            return Ok(job);
+            return Ok(Some(job));
+        }
+        if !create_missing {
+            return Ok(None);
         }
         // A message for a job nobody created: create it from the message.
         let total = message.total.unwrap_or(message.items.len() as u32);
@@ -382,10 +385,13 @@ impl JobStore for DynamoStore {
         job.id = id;
         job.status = JobStatus::Running;
         if self.insert(&job).await? {
-            return Ok(job);
+            return Ok(Some(job));
         }
         // Another worker created it first.
-        self.load(id).await?.ok_or_else(|| StoreError::Unavailable(format!("job {id} vanished while beginning")))
+        self.load(id)
+            .await?
+            .map(Some)
+            .ok_or_else(|| StoreError::Unavailable(format!("job {id} vanished while beginning")))
     }
 
     async fn complete_chunk(&self, id: JobId, chunk: u32, results: &[ItemResult]) -> Result<bool, StoreError> {

@@ -6,11 +6,13 @@
 //! table names, queue URLs and bucket names in.
 
 mod dynamo;
+mod keys;
 pub mod logging;
 mod s3;
 mod sqs;
 
 pub use dynamo::{DEFAULT_RETENTION, DynamoStore, IDEMPOTENCY_TTL, INLINE_RESULTS_LIMIT};
+pub use keys::DynamoKeyStore;
 pub use s3::{BlobError, S3Blobs};
 pub use sqs::{MAX_ENTRY_BYTES, SqsQueue};
 

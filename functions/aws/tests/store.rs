@@ -117,7 +117,7 @@ async fn chunks_count_once_and_the_job_succeeds() {
     let owner = common::owner("chunks");
     let job = Job::new(&owner, Task::Sentiment, 10, 2);
     store.create_job(&job, None).await.unwrap();
-    let running = store.begin(&message(&job, 0, 0..5)).await.unwrap();
+    let running = store.begin(&message(&job, 0, 0..5), true).await.unwrap().unwrap();
     assert_eq!(running.status, JobStatus::Running);
     assert!(running.updated_at >= job.updated_at);
 
@@ -131,7 +131,7 @@ async fn chunks_count_once_and_the_job_succeeds() {
     // Redelivery after success changes nothing.
     assert!(!store.complete_chunk(job.id, 1, &results(5..10)).await.unwrap());
     assert!(!store.complete_chunk(job.id, 0, &results(0..5)).await.unwrap());
-    assert_eq!(store.begin(&message(&job, 1, 5..10)).await.unwrap(), done);
+    assert_eq!(store.begin(&message(&job, 1, 5..10), true).await.unwrap().unwrap(), done);
     assert_eq!(store.get_job(&owner, job.id).await.unwrap().unwrap(), done);
 
     // Results, paged by chunk.
@@ -234,7 +234,7 @@ async fn status_never_moves_backwards() {
     let job = Job::new(&owner, Task::Sentiment, 5, 1);
     store.create_job(&job, None).await.unwrap();
     assert_eq!(store.cancel_job(&owner, job.id).await.unwrap().unwrap().status, JobStatus::Canceled);
-    assert_eq!(store.begin(&message(&job, 0, 0..5)).await.unwrap().status, JobStatus::Canceled);
+    assert_eq!(store.begin(&message(&job, 0, 0..5), true).await.unwrap().unwrap().status, JobStatus::Canceled);
     assert!(!store.complete_chunk(job.id, 0, &results(0..5)).await.unwrap());
     store.fail_job(job.id, "late").await.unwrap();
     let after = store.get_job(&owner, job.id).await.unwrap().unwrap();
@@ -244,7 +244,7 @@ async fn status_never_moves_backwards() {
     // fail keeps its reason; cancel after fail keeps failed.
     let job = Job::new(&owner, Task::Sentiment, 5, 1);
     store.create_job(&job, None).await.unwrap();
-    store.begin(&message(&job, 0, 0..5)).await.unwrap();
+    store.begin(&message(&job, 0, 0..5), true).await.unwrap().unwrap();
     store.fail_job(job.id, "model crashed").await.unwrap();
     let failed = store.cancel_job(&owner, job.id).await.unwrap().unwrap();
     assert_eq!((failed.status, failed.error.as_deref()), (JobStatus::Failed, Some("model crashed")));
@@ -264,14 +264,17 @@ async fn begin_creates_a_job_nobody_created() {
     let template = Job::new(&owner, Task::Sentiment, 0, 0);
     let mut msg = message(&template, 0, 0..3);
     msg.total = Some(7);
-    let job = store.begin(&msg).await.unwrap();
+    // Not from an allowed upstream source: nothing is created.
+    assert_eq!(store.begin(&msg, false).await.unwrap(), None);
+    assert_eq!(store.get_job(&owner, template.id).await.unwrap(), None);
+    let job = store.begin(&msg, true).await.unwrap().unwrap();
     assert_eq!((job.id, job.status, job.progress.total), (template.id, JobStatus::Running, 7));
     assert_eq!(store.get_job(&owner, job.id).await.unwrap(), Some(job.clone()));
     // A second message of the same job finds it.
-    assert_eq!(store.begin(&message(&template, 1, 3..7)).await.unwrap(), job);
+    assert_eq!(store.begin(&message(&template, 1, 3..7), true).await.unwrap().unwrap(), job);
 
     let other = Job::new(&owner, Task::Sentiment, 0, 0);
-    let job = store.begin(&message(&other, 0, 0..3)).await.unwrap();
+    let job = store.begin(&message(&other, 0, 0..3), true).await.unwrap().unwrap();
     assert_eq!(job.progress.total, 3, "total defaults to the message's items");
 }
 

@@ -3,13 +3,16 @@
 
 pub mod auth;
 pub mod job;
+pub mod keys;
 pub mod limits;
 pub mod message;
 pub mod ports;
 pub mod sentiment;
 
-pub use auth::{AuthError, Authenticator, Principal};
+pub use auth::jwks::{FetchJwks, JwksCache};
+pub use auth::{AuthError, Authenticator, Method, Principal, Scopes, TokenRules};
 pub use job::{ItemOutcome, ItemResult, Job, JobId, JobStatus, Progress, Task};
+pub use keys::{ApiKeyRecord, KeyStore, NewApiKey};
 pub use limits::Limits;
 pub use message::{Item, Poison, TaskMessage};
 pub use ports::{ChunkResults, Created, JobStore, QueueError, StoreError, TaskQueue};

@@ -20,6 +20,9 @@ pub struct Limits {
     /// Results inlined in `GET /v1/jobs/{id}`; larger jobs page through
     /// `GET /v1/jobs/{id}/results`.
     pub inline_results: u32,
+    /// All request header names and values together, in bytes (431 above).
+    /// API Gateway allows 10 KB; this is the same order for `ferry serve`.
+    pub max_header_bytes: usize,
 }
 
 impl Default for Limits {
@@ -31,6 +34,7 @@ impl Default for Limits {
             max_wait: Duration::from_secs(30),
             sentiment_wait: Duration::from_secs(20),
             inline_results: 1_000,
+            max_header_bytes: 16 * 1024,
         }
     }
 }

@@ -47,8 +47,9 @@ pub trait JobStore: Send + Sync + 'static {
     /// The worker picks up a message: moves the job from queued to running and
     /// returns it as it now stands (possibly already canceled or failed). A
     /// message for a job nobody created (an upstream system wrote to the queue
-    /// directly) creates the job from the message.
-    async fn begin(&self, message: &TaskMessage) -> Result<Job, StoreError>;
+    /// directly) creates the job from the message when `create_missing`, and
+    /// is `None` otherwise.
+    async fn begin(&self, message: &TaskMessage, create_missing: bool) -> Result<Option<Job>, StoreError>;
 
     /// Records one chunk's results exactly once and counts them into the job's
     /// progress; the job succeeds when every item is accounted for. Returns

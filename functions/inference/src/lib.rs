@@ -44,6 +44,36 @@ pub struct Worker {
     /// After this many deliveries a retryable failure becomes final, so the job
     /// fails with a reason instead of vanishing into a dead-letter queue.
     max_attempts: u32,
+    upstream: Upstream,
+}
+
+/// Who may put work on the queue directly (a message for a job the API did
+/// not create makes the job, owned by the message's `owner`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Upstream {
+    /// Any owner: for tests and trusted single-tenant set-ups.
+    AnyOwner,
+    /// Only these owners (`FERRY_UPSTREAM_OWNERS`); empty: nobody.
+    Only(std::collections::BTreeSet<String>),
+}
+
+impl Upstream {
+    /// `FERRY_UPSTREAM_OWNERS`: comma-separated owners, or `*` for any.
+    /// Unset or empty: no upstream system may create jobs.
+    pub fn from_env() -> Upstream {
+        let value = std::env::var("FERRY_UPSTREAM_OWNERS").unwrap_or_default();
+        if value.trim() == "*" {
+            return Upstream::AnyOwner;
+        }
+        Upstream::Only(value.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect())
+    }
+
+    pub fn allows(&self, owner: &str) -> bool {
+        match self {
+            Upstream::AnyOwner => true,
+            Upstream::Only(owners) => owners.contains(owner),
+        }
+    }
 }
 
 /// A message that parsed and whose job still wants results.
@@ -54,7 +84,13 @@ struct Live {
 
 impl Worker {
     pub fn new(store: Arc<dyn JobStore>, sentiment: Arc<dyn SentimentClassifier>, max_attempts: u32) -> Self {
-        Worker { store, sentiment, max_attempts: max_attempts.max(1) }
+        Worker { store, sentiment, max_attempts: max_attempts.max(1), upstream: Upstream::AnyOwner }
+    }
+
+    /// Restricts which owners' messages may create jobs (default: any).
+    pub fn with_upstream(mut self, upstream: Upstream) -> Self {
+        self.upstream = upstream;
+        self
     }
 
     /// Handles a batch; the outcomes are in the batch's order.
@@ -94,7 +130,12 @@ impl Worker {
             Err(poison) => return Err(self.poison(&received.id, poison).await),
         };
         let span = info_span!("message", job_id = %message.job_id, chunk = message.chunk, message_id = %received.id);
-        let job = self.store.begin(&message).instrument(span.clone()).await.map_err(retry)?;
+        let create_missing = self.upstream.allows(&message.owner);
+        let job = self.store.begin(&message, create_missing).instrument(span.clone()).await.map_err(retry)?;
+        let Some(job) = job else {
+            let reason = format!("no such job, and {} is not an allowed upstream source", message.owner);
+            return Err(self.poison(&received.id, Poison { job_id: None, reason }).await);
+        };
         if job.status.is_terminal() {
             span.in_scope(|| info!(status = job.status.as_str(), "job already final; dropping message"));
             return Ok(None);

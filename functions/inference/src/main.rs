@@ -6,8 +6,8 @@
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use ferry_aws::DynamoStore;
 use ferry_core::SentimentClassifier;
-use ferry_inference::Worker;
 use ferry_inference::sqs::handle_event;
+use ferry_inference::{Upstream, Worker};
 use ferry_models::SentimentModel;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use std::sync::Arc;
@@ -24,7 +24,7 @@ async fn main() -> Result<(), Error> {
         Err(_) => SentimentModel::bundled()?,
     });
     let max_attempts = env("FERRY_MAX_ATTEMPTS")?.parse().map_err(|_| "FERRY_MAX_ATTEMPTS must be a number")?;
-    let worker = Arc::new(Worker::new(store, model, max_attempts));
+    let worker = Arc::new(Worker::new(store, model, max_attempts).with_upstream(Upstream::from_env()));
     tracing::info!(ms = started.elapsed().as_millis() as u64, "ready: model loaded");
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let worker = Arc::clone(&worker);

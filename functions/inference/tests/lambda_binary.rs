@@ -31,7 +31,7 @@ fn message_ids(event: &str) -> Vec<String> {
 #[tokio::test]
 async fn sqs_events_through_the_real_binary() {
     let Some(cargo_lambda) = prerequisites() else { return };
-    let worker = inference(&cargo_lambda, &[]);
+    let worker = inference(&cargo_lambda, &[("FERRY_UPSTREAM_OWNERS", "events-user")]);
 
     // Two good records and a poison one: nothing to retry.
     let (batch, prefix) = fresh_batch();
@@ -68,10 +68,27 @@ async fn sqs_events_through_the_real_binary() {
 async fn a_store_outage_retries_the_good_records_only() {
     let Some(cargo_lambda) = prerequisites() else { return };
     // A table that does not exist: every store call fails, as in an outage.
-    let worker = inference(&cargo_lambda, &[("FERRY_TABLE", "ferry-no-such-table")]);
+    let worker =
+        inference(&cargo_lambda, &[("FERRY_TABLE", "ferry-no-such-table"), ("FERRY_UPSTREAM_OWNERS", "events-user")]);
     let response = worker.invoke(SQS_BATCH);
     let ids = message_ids(SQS_BATCH);
     // The poison record names no job, so there is nothing to retry it for.
     let expected: Vec<Value> = ids[..2].iter().map(|id| json!({"itemIdentifier": id})).collect();
     assert_eq!(response, json!({"batchItemFailures": expected}));
+}
+
+#[tokio::test]
+async fn upstream_messages_from_owners_not_allowed_create_nothing() {
+    let Some(cargo_lambda) = prerequisites() else { return };
+    // FERRY_UPSTREAM_OWNERS names someone else: events-user may not create jobs.
+    let worker = inference(&cargo_lambda, &[("FERRY_UPSTREAM_OWNERS", "etl-nightly")]);
+    let (batch, prefix) = fresh_batch();
+    // Poisoned, so acknowledged: nothing to retry, and no job appears.
+    assert_eq!(worker.invoke(&batch), json!({"batchItemFailures": []}));
+    let config = ferry_aws::config().await;
+    let store =
+        DynamoStore::new(&config, std::env::var("FERRY_TABLE").unwrap(), std::env::var("FERRY_BUCKET").unwrap());
+    let a1: JobId = format!("{prefix}1").parse().unwrap();
+    assert_eq!(store.get_job("events-user", a1).await.unwrap(), None);
+    assert!(worker.logs().contains("is not an allowed upstream source"), "{}", worker.logs());
 }

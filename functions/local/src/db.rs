@@ -47,6 +47,18 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     reason TEXT NOT NULL,
     failed_at INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS api_keys (
+    id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    enabled INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS disabled_owners (
+    owner TEXT PRIMARY KEY,
+    disabled_at TEXT NOT NULL
+);
 "#;
 
 /// A shared connection. One writer at a time is all SQLite allows anyway.

@@ -3,6 +3,8 @@
 
 pub mod config;
 pub mod db;
+pub mod keys;
+pub mod keys_cli;
 pub mod poller;
 pub mod queue;
 pub mod serve;

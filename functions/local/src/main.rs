@@ -5,6 +5,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use ferry_core::{Authenticator, SentimentClassifier};
 use ferry_local::config::{jwt_secret, parse_duration};
+use ferry_local::keys_cli::KeysCommand;
 use ferry_local::serve::{Backend, ServeConfig, Server, shutdown_signal};
 use ferry_models::SentimentModel;
 use std::io::{BufRead, Write};
@@ -83,6 +84,12 @@ enum Command {
         #[arg(long, env = "FERRY_MODEL_DIR")]
         model_dir: Option<PathBuf>,
     },
+    /// Manage API keys (`x-api-key`) and owners: create, list, revoke,
+    /// disable-owner, enable-owner.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -110,7 +117,13 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Predict { text, input, model_dir } => predict(text, input, model_dir.as_deref(), started),
+        Command::Keys { command } => keys(command),
     }
+}
+
+fn keys(command: KeysCommand) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(ferry_local::keys_cli::run(command))
 }
 
 fn serve(config: ServeConfig, model: Arc<dyn SentimentClassifier>) -> anyhow::Result<()> {

@@ -3,15 +3,16 @@
 
 use crate::config::{database_path, jwt_secret};
 use crate::db::Db;
+use crate::keys::SqliteKeyStore;
 use crate::poller::Poller;
 use crate::queue::SqliteQueue;
 use crate::sqs_poller::SqsPoller;
 use crate::store::SqliteStore;
 use anyhow::Context;
 use ferry_api::AppState;
-use ferry_aws::{DynamoStore, SqsQueue};
-use ferry_core::{Authenticator, JobStore, Limits, SentimentClassifier, TaskQueue, catalog};
-use ferry_inference::Worker;
+use ferry_aws::{DynamoKeyStore, DynamoStore, SqsQueue};
+use ferry_core::{JobStore, KeyStore, Limits, SentimentClassifier, TaskQueue};
+use ferry_inference::{Upstream, Worker};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -85,11 +86,14 @@ impl Server {
     pub async fn bind(config: ServeConfig, model: Arc<dyn SentimentClassifier>) -> anyhow::Result<Server> {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
-        let auth = Authenticator::hs256(&jwt_secret(&config.data_dir, config.jwt_secret.as_deref())?)?;
-        let (store, queue, pollers): (Arc<dyn JobStore>, Arc<dyn TaskQueue>, Vec<Pollers>) = match &config.backend {
+        let secret = jwt_secret(&config.data_dir, config.jwt_secret.as_deref())?;
+        let auth = ferry_api::config::authenticator(Some(&secret)).await.map_err(anyhow::Error::msg)?;
+        type Adapters = (Arc<dyn JobStore>, Arc<dyn TaskQueue>, Arc<dyn KeyStore>, Vec<Pollers>);
+        let (store, queue, keys, pollers): Adapters = match &config.backend {
             Backend::Sqlite => {
                 let db = Db::open(&database_path(&config.data_dir))?;
                 let store: Arc<dyn JobStore> = Arc::new(SqliteStore::new(db.clone()));
+                let keys: Arc<dyn KeyStore> = Arc::new(SqliteKeyStore::new(db.clone()));
                 // One delivery more than the worker's attempts: the worker fails the
                 // job itself on its last attempt; the dead-letter table only catches a
                 // message whose handling crashed the process every time.
@@ -98,7 +102,9 @@ impl Server {
                 if recovered > 0 {
                     info!(messages = recovered, "queued work from before the restart will resume");
                 }
-                let worker = Arc::new(Worker::new(Arc::clone(&store), model, config.max_attempts));
+                let worker = Arc::new(
+                    Worker::new(Arc::clone(&store), model, config.max_attempts).with_upstream(Upstream::from_env()),
+                );
                 let pollers = (0..config.workers)
                     .map(|_| {
                         Pollers::Sqlite(Poller {
@@ -108,20 +114,27 @@ impl Server {
                         })
                     })
                     .collect();
-                (store, Arc::new(queue), pollers)
+                (store, Arc::new(queue), keys, pollers)
             }
             Backend::Aws { table, queue_url, bucket } => {
                 let sdk = ferry_aws::config().await;
                 let store: Arc<dyn JobStore> = Arc::new(DynamoStore::new(&sdk, table, bucket));
                 let queue = Arc::new(SqsQueue::new(&sdk, queue_url));
-                let worker = Arc::new(Worker::new(Arc::clone(&store), model, config.max_attempts));
+                let keys: Arc<dyn KeyStore> = Arc::new(DynamoKeyStore::new(&sdk, table));
+                let worker = Arc::new(
+                    Worker::new(Arc::clone(&store), model, config.max_attempts).with_upstream(Upstream::from_env()),
+                );
                 let pollers = (0..config.workers)
                     .map(|_| Pollers::Sqs(SqsPoller { queue: Arc::clone(&queue), worker: Arc::clone(&worker) }))
                     .collect();
-                (store, queue, pollers)
+                (store, queue, keys, pollers)
             }
         };
-        let state = AppState { store, queue, auth: Arc::new(auth), limits: config.limits, models: Arc::new(catalog()) };
+        let mut state = AppState::new(store, queue, Arc::new(auth), keys);
+        state.limits = config.limits;
+        state.scopes = ferry_api::config::scopes();
+        state.rate_limit = ferry_api::config::rate_limit().map_err(anyhow::Error::msg)?;
+        state.cors_origins = Arc::new(ferry_api::config::cors_origins());
         let listener = TcpListener::bind(config.addr).await.with_context(|| format!("binding {}", config.addr))?;
         Ok(Server { listener, router: ferry_api::router(state), pollers })
     }

@@ -144,7 +144,7 @@ impl JobStore for SqliteStore {
             .collect()
     }
 
-    async fn begin(&self, message: &TaskMessage) -> Result<Job, StoreError> {
+    async fn begin(&self, message: &TaskMessage, create_missing: bool) -> Result<Option<Job>, StoreError> {
         let message = message.clone();
         self.db
             .call(move |conn| {
@@ -159,6 +159,7 @@ impl JobStore for SqliteStore {
                         load(&tx, &id)?.expect("the job was just read in this transaction")
                     }
                     Some(job) => job,
+                    None if !create_missing => return Ok(None),
                     None => {
                         let total = message.total.unwrap_or(message.items.len() as u32);
                         let mut job = Job::new(&message.owner, message.task, total, 0);
@@ -169,7 +170,7 @@ impl JobStore for SqliteStore {
                     }
                 };
                 tx.commit()?;
-                Ok(job)
+                Ok(Some(job))
             })
             .await
     }
