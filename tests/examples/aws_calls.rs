@@ -19,8 +19,8 @@ use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use axum::http::StatusCode;
 use ferry_api::AppState;
-use ferry_aws::{DynamoStore, S3Blobs, SdkConfig, SqsQueue};
-use ferry_core::{Authenticator, JobStore, Limits, TaskQueue, catalog};
+use ferry_aws::{DynamoKeyStore, DynamoStore, S3Blobs, SdkConfig, SqsQueue};
+use ferry_core::{Authenticator, JobStore, TaskQueue};
 use ferry_inference::Worker;
 use ferry_inference::sqs::handle_event;
 use ferry_tests::{KeywordModel, SECRET, request};
@@ -115,13 +115,12 @@ async fn main() {
     ));
     let auth = Authenticator::hs256(SECRET).unwrap();
     let token = auth.mint("calls-owner", Duration::from_secs(3600)).unwrap();
-    let router = ferry_api::router(AppState {
-        store: Arc::clone(&store),
-        queue: Arc::clone(&queue) as Arc<dyn TaskQueue>,
-        auth: Arc::new(auth),
-        limits: Limits::default(),
-        models: Arc::new(catalog()),
-    });
+    let router = ferry_api::router(AppState::new(
+        Arc::clone(&store),
+        Arc::clone(&queue) as Arc<dyn TaskQueue>,
+        Arc::new(auth),
+        Arc::new(DynamoKeyStore::new(&config, &table)),
+    ));
     let worker = Worker::new(store, Arc::new(KeywordModel), 5);
 
     println!("| texts | messages | phase | calls by operation | total |");

@@ -10,10 +10,12 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use ferry_api::AppState;
 use ferry_core::{
-    Authenticator, JobStore, Limits, ModelError, ModelInfo, SentimentClassifier, SentimentScores, TaskQueue, catalog,
+    Authenticator, JobStore, KeyStore, Limits, ModelError, ModelInfo, SentimentClassifier, SentimentScores, TaskQueue,
+    catalog,
 };
 use ferry_inference::Worker;
 use ferry_local::db::Db;
+use ferry_local::keys::SqliteKeyStore;
 use ferry_local::poller::Poller;
 use ferry_local::queue::SqliteQueue;
 use ferry_local::store::SqliteStore;
@@ -59,6 +61,7 @@ pub struct TestApp {
     pub store: Arc<dyn JobStore>,
     pub queue: SqliteQueue,
     pub auth: Arc<Authenticator>,
+    pub keys: Arc<dyn KeyStore>,
     pub worker: Arc<Worker>,
     stop: Option<watch::Sender<bool>>,
     _dir: tempfile::TempDir,
@@ -70,20 +73,28 @@ impl TestApp {
     }
 
     pub fn with_secret(limits: Limits, secret: &[u8]) -> TestApp {
+        Self::with_auth(limits, Authenticator::hs256(secret).unwrap(), |_| {})
+    }
+
+    /// Any authenticator (a JWKS one for the attack tests), and a last look
+    /// at the state (rate limits, scopes) before the router is built.
+    pub fn with_auth(limits: Limits, auth: Authenticator, configure: impl FnOnce(&mut AppState)) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = Db::open(&dir.path().join("ferry.sqlite3")).expect("open db");
         let store: Arc<dyn JobStore> = Arc::new(SqliteStore::new(db.clone()));
+        let keys: Arc<dyn KeyStore> = Arc::new(SqliteKeyStore::new(db.clone()));
         let queue = SqliteQueue::new(db, Duration::from_secs(30), 4);
-        let auth = Arc::new(Authenticator::hs256(secret).unwrap());
-        let state = AppState {
-            store: Arc::clone(&store),
-            queue: Arc::new(queue.clone()) as Arc<dyn TaskQueue>,
-            auth: Arc::clone(&auth),
-            limits,
-            models: Arc::new(catalog()),
-        };
+        let auth = Arc::new(auth);
+        let mut state = AppState::new(
+            Arc::clone(&store),
+            Arc::new(queue.clone()) as Arc<dyn TaskQueue>,
+            Arc::clone(&auth),
+            Arc::clone(&keys),
+        );
+        state.limits = limits;
+        configure(&mut state);
         let worker = Arc::new(Worker::new(Arc::clone(&store), Arc::new(KeywordModel), 3));
-        TestApp { router: ferry_api::router(state), store, queue, auth, worker, stop: None, _dir: dir }
+        TestApp { router: ferry_api::router(state), store, queue, auth, keys, worker, stop: None, _dir: dir }
     }
 
     /// Starts the worker's poll loop, as `ferry serve` does.

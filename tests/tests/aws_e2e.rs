@@ -7,8 +7,8 @@
 use aws_lambda_events::event::sqs::SqsEvent;
 use axum::http::StatusCode;
 use ferry_api::AppState;
-use ferry_aws::{DynamoStore, SqsQueue};
-use ferry_core::{Authenticator, JobStore, Limits, TaskQueue, catalog};
+use ferry_aws::{DynamoKeyStore, DynamoStore, SqsQueue};
+use ferry_core::{Authenticator, JobStore, TaskQueue};
 use ferry_inference::Worker;
 use ferry_inference::sqs::handle_event;
 use ferry_tests::{KeywordModel, SECRET, request};
@@ -46,13 +46,12 @@ async fn http_to_sqs_to_lambda_handler_to_dynamodb_and_back() {
     let store: Arc<dyn JobStore> = Arc::new(DynamoStore::new(&config, &table, &bucket));
     let auth = Authenticator::hs256(SECRET).unwrap();
     let token = auth.mint("e2e-owner", Duration::from_secs(600)).unwrap();
-    let router = ferry_api::router(AppState {
-        store: Arc::clone(&store),
-        queue: Arc::clone(&queue) as Arc<dyn TaskQueue>,
-        auth: Arc::new(auth),
-        limits: Limits::default(),
-        models: Arc::new(catalog()),
-    });
+    let router = ferry_api::router(AppState::new(
+        Arc::clone(&store),
+        Arc::clone(&queue) as Arc<dyn TaskQueue>,
+        Arc::new(auth),
+        Arc::new(DynamoKeyStore::new(&config, &table)),
+    ));
     let worker = Worker::new(Arc::clone(&store), Arc::new(KeywordModel), 5);
 
     let inputs: Vec<String> =

@@ -7,6 +7,7 @@ use ferry_core::{Job, JobStatus, Limits, Task, TaskMessage};
 use ferry_inference::{Outcome, Received};
 use ferry_tests::TestApp;
 use serde_json::json;
+use std::sync::Arc;
 
 fn received(body: String, receive_count: u32) -> Received {
     Received { id: "m1".into(), body, receive_count }
@@ -98,6 +99,28 @@ async fn upstream_messages_create_their_job_and_empty_items_fail_alone() {
     assert_eq!((job.progress.total, job.progress.done, job.progress.failed), (2, 1, 1));
     let results = app.store.get_results(id, 0, 10).await.unwrap();
     assert_eq!(serde_json::to_value(&results[0].items[1]).unwrap(), json!({"i": 1, "error": "empty text"}));
+}
+
+#[tokio::test]
+async fn only_allowed_upstream_owners_create_jobs_and_api_jobs_still_run() {
+    let app = TestApp::new(Limits::default());
+    let allowed = ferry_inference::Upstream::Only(["etl".to_string()].into());
+    let worker = ferry_inference::Worker::new(Arc::clone(&app.store), Arc::new(ferry_tests::KeywordModel), 3)
+        .with_upstream(allowed);
+    let message = |owner: &str, id: ferry_core::JobId| {
+        json!({"v": 1, "job_id": id, "owner": owner, "task": "sentiment", "chunk": 0, "items": [{"i": 0, "text": "good"}]})
+            .to_string()
+    };
+    let (stranger, etl) = (ferry_core::JobId::new(), ferry_core::JobId::new());
+    let outcomes = worker.handle(&[received(message("mallory", stranger), 1), received(message("etl", etl), 1)]).await;
+    assert!(matches!(&outcomes[0], Outcome::Poisoned(reason) if reason.contains("not an allowed upstream source")));
+    assert_eq!(outcomes[1], Outcome::Done);
+    assert_eq!(app.store.get_job("mallory", stranger).await.unwrap(), None);
+    assert_eq!(app.store.get_job("etl", etl).await.unwrap().unwrap().status, JobStatus::Succeeded);
+    // Jobs the API created are worked on whoever owns them.
+    let (job, messages) = queued_job(&app, &["good"]).await;
+    assert_eq!(worker.handle(&[received(messages[0].to_json(), 1)]).await, vec![Outcome::Done]);
+    assert_eq!(app.store.get_job("alice", job.id).await.unwrap().unwrap().status, JobStatus::Succeeded);
 }
 
 #[tokio::test]
