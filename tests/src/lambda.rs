@@ -31,17 +31,15 @@ pub struct LambdaFunction {
 /// Whether the AWS emulator and cargo-lambda are both available; `None` skips
 /// the test (a panic under CI, where they must be).
 pub fn prerequisites() -> Option<PathBuf> {
-    let missing = if std::env::var_os("AWS_ENDPOINT_URL").is_none() {
-        "AWS_ENDPOINT_URL is not set (eval \"$(infra/emulator start)\")".to_string()
-    } else {
-        match cargo_lambda() {
-            Some(path) => return Some(path),
-            None => "cargo-lambda not found (set FERRY_CARGO_LAMBDA, or run infra/test)".to_string(),
-        }
-    };
-    assert!(std::env::var_os("CI").is_none(), "{missing}");
-    eprintln!("skipped: {missing}");
-    None
+    if !crate::emulator_running() {
+        return None;
+    }
+    let cargo_lambda = cargo_lambda();
+    let found = crate::skip_unless(
+        cargo_lambda.is_some(),
+        "cargo-lambda not found (set FERRY_CARGO_LAMBDA, or run infra/test)",
+    );
+    found.then_some(cargo_lambda).flatten()
 }
 
 fn cargo_lambda() -> Option<PathBuf> {

@@ -26,6 +26,25 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tower::ServiceExt;
 
+/// Skips a test that needs something missing here (`false`, after saying
+/// why), except under CI, where everything must be present and a missing
+/// prerequisite is a failure.
+pub fn skip_unless(present: bool, missing: &str) -> bool {
+    if !present {
+        assert!(std::env::var_os("CI").is_none(), "{missing}");
+        eprintln!("skipped: {missing}");
+    }
+    present
+}
+
+/// Whether the AWS emulator (or AWS) is configured, per [`skip_unless`].
+pub fn emulator_running() -> bool {
+    skip_unless(
+        std::env::var_os("AWS_ENDPOINT_URL").is_some(),
+        "AWS_ENDPOINT_URL is not set: eval \"$(infra/emulator start)\"",
+    )
+}
+
 pub const SECRET: &[u8] = b"test-secret-test-secret-test-secret!";
 
 /// Positive when the text says "good", negative for "bad", neutral otherwise;

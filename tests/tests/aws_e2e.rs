@@ -19,9 +19,7 @@ use std::time::Duration;
 use tower::ServiceExt;
 
 fn emulator() -> Option<(String, String)> {
-    if std::env::var_os("AWS_ENDPOINT_URL").is_none() {
-        assert!(std::env::var_os("CI").is_none(), "AWS_ENDPOINT_URL is not set: eval \"$(infra/emulator start)\"");
-        eprintln!("skipped: the AWS emulator is not running (eval \"$(infra/emulator start)\")");
+    if !ferry_tests::emulator_running() {
         return None;
     }
     Some((std::env::var("FERRY_TABLE").unwrap(), std::env::var("FERRY_BUCKET").unwrap()))

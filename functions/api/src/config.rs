@@ -64,9 +64,8 @@ pub fn scopes() -> Scopes {
 pub fn rate_limit() -> Result<Option<Arc<RateLimit>>, String> {
     let per_second: u32 = number("FERRY_RATE_LIMIT")?.unwrap_or(20);
     let Some(per_second) = NonZeroU32::new(per_second) else { return Ok(None) };
-    let burst = number("FERRY_RATE_BURST")?
-        .and_then(NonZeroU32::new)
-        .unwrap_or(per_second.saturating_mul(NonZeroU32::MIN.saturating_add(1)));
+    let twice = per_second.saturating_mul(NonZeroU32::new(2).expect("2 is not zero"));
+    let burst = number("FERRY_RATE_BURST")?.and_then(NonZeroU32::new).unwrap_or(twice);
     Ok(Some(Arc::new(RateLimit::new(per_second, burst))))
 }
 

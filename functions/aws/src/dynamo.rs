@@ -572,7 +572,7 @@ fn failed(codes: &[String], index: usize) -> bool {
     codes.get(index).is_some_and(|c| c == "ConditionalCheckFailed")
 }
 
-fn s(value: &str) -> AttributeValue {
+pub(crate) fn s(value: &str) -> AttributeValue {
     AttributeValue::S(value.to_owned())
 }
 
@@ -599,7 +599,7 @@ fn idem_key(owner: &str, key: &str) -> String {
     format!("IDEM#{owner}#{key}")
 }
 
-fn rfc3339(t: OffsetDateTime) -> String {
+pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).expect("UTC timestamps always format")
 }
 
@@ -609,7 +609,7 @@ fn build_error(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
 
 /// Every SDK failure (throttling, network, timeouts, a missing table) is
 /// reported as unavailable: the SDK has already retried what it could.
-fn unavailable<E, R>(operation: &str, e: SdkError<E, R>) -> StoreError
+pub(crate) fn unavailable<E, R>(operation: &str, e: SdkError<E, R>) -> StoreError
 where
     E: std::error::Error + 'static,
     R: std::fmt::Debug + 'static,

@@ -9,11 +9,10 @@
 //! `gsi1pk`, so they stay out of the `by-owner` index of jobs. Reads are
 //! strongly consistent: a revoked key stops working at once.
 
-use crate::describe;
+use crate::dynamo::{rfc3339, s, unavailable};
 use async_trait::async_trait;
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use ferry_core::{ApiKeyRecord, KeyStore, StoreError};
 use std::collections::HashMap;
@@ -167,14 +166,6 @@ impl KeyStore for DynamoKeyStore {
     }
 }
 
-fn s(value: &str) -> AttributeValue {
-    AttributeValue::S(value.to_owned())
-}
-
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).expect("UTC timestamps always format")
-}
-
 fn key_key(id: &str) -> Item {
     HashMap::from([("pk".to_owned(), s(&format!("{KEY_PREFIX}{id}"))), ("sk".to_owned(), s(KEY_SK))])
 }
@@ -240,16 +231,6 @@ fn get_bool(item: &Item, name: &str) -> Result<bool, String> {
 
 fn corrupt(what: &str, e: String) -> StoreError {
     StoreError::Corrupt(format!("{what}: {e}"))
-}
-
-/// Every SDK failure is reported as unavailable, as in `dynamo.rs`: the SDK
-/// has already retried what it could.
-fn unavailable<E, R>(operation: &str, e: SdkError<E, R>) -> StoreError
-where
-    E: std::error::Error + 'static,
-    R: std::fmt::Debug + 'static,
-{
-    StoreError::Unavailable(format!("{operation}: {}", describe(&e)))
 }
 
 #[cfg(test)]

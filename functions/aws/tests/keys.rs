@@ -22,17 +22,7 @@ fn unknown_id() -> String {
 }
 
 async fn raw_item(store: &DynamoKeyStore, pk: &str, sk: &str) -> Option<HashMap<String, AttributeValue>> {
-    store
-        .client()
-        .get_item()
-        .table_name(store.table())
-        .key("pk", AttributeValue::S(pk.into()))
-        .key("sk", AttributeValue::S(sk.into()))
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap()
-        .item
+    common::raw_item(store.client(), store.table(), pk, sk).await
 }
 
 #[tokio::test]

@@ -31,19 +31,8 @@ fn message(job: &Job, chunk: u32, items: std::ops::Range<u32>) -> TaskMessage {
 }
 
 async fn raw_item(env: &common::Env, pk: &str, sk: &str) -> std::collections::HashMap<String, AttributeValue> {
-    let store = env.store();
-    store
-        .client()
-        .get_item()
-        .table_name(&env.table)
-        .key("pk", AttributeValue::S(pk.into()))
-        .key("sk", AttributeValue::S(sk.into()))
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap()
-        .item
-        .unwrap_or_else(|| panic!("no item {pk} {sk}"))
+    let item = common::raw_item(env.store().client(), &env.table, pk, sk).await;
+    item.unwrap_or_else(|| panic!("no item {pk} {sk}"))
 }
 
 fn epoch(item: &std::collections::HashMap<String, AttributeValue>) -> i64 {

@@ -244,17 +244,17 @@ fn predict_prints_one_line_per_input_in_order() {
 }
 
 /// Sends a raw HTTP/1.1 request: `head` (request line and headers, without
-/// the blank line), then up to `body` bytes, ignoring a server that stops
-/// reading; returns the status code of the answer.
-fn raw_status(base: &str, head: &str, body: usize) -> u16 {
+/// the blank line), then `body` in 64 KiB writes, stopping when the server
+/// stops reading; returns the status code of the answer.
+fn raw_status(base: &str, head: &str, body: &[u8]) -> u16 {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(base.trim_start_matches("http://")).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     stream.write_all(format!("{head}\r\nconnection: close\r\n\r\n").as_bytes()).unwrap();
-    let chunk = vec![b' '; 64 * 1024];
-    let mut sent = 0;
-    while sent < body && stream.write_all(&chunk[..chunk.len().min(body - sent)]).is_ok() {
-        sent += chunk.len();
+    for chunk in body.chunks(64 * 1024) {
+        if stream.write_all(chunk).is_err() {
+            break;
+        }
     }
     let mut answer = Vec::new();
     let _ = stream.read_to_end(&mut answer);
@@ -271,37 +271,28 @@ fn rss_kb(pid: u32) -> u64 {
 fn hostile_requests_get_4xx_and_leave_memory_flat() {
     let dir = tempfile::tempdir().unwrap();
     let server = Served::start(dir.path(), &["--workers", "0"]);
-    let auth = format!("authorization: Bearer {}", token(dir.path(), "alice"));
+    let alice = token(dir.path(), "alice");
+    let auth = format!("authorization: Bearer {alice}");
     let post = "POST /v1/jobs HTTP/1.1\r\nhost: x\r\ncontent-type: application/json";
-    let big = 7 * 1024 * 1024;
+    let big = vec![b' '; 7 * 1024 * 1024];
+    // A chunked body that never ends within the limit: 413 once 6 MiB are read.
+    let mut chunked_body = String::new();
+    for _ in 0..8 {
+        chunked_body.push_str(&format!("{:x}\r\n{}\r\n", 1024 * 1024, " ".repeat(1024 * 1024)));
+    }
     let attacks = |round: usize| {
-        let declared = raw_status(&server.base, &format!("{post}\r\n{auth}\r\ncontent-length: {big}"), big);
-        assert_eq!(declared, 413, "round {round}: a declared 7 MB body");
+        let declared = format!("{post}\r\n{auth}\r\ncontent-length: {}", big.len());
+        assert_eq!(raw_status(&server.base, &declared, &big), 413, "round {round}: a declared 7 MB body");
         let chunked = format!("{post}\r\n{auth}\r\ntransfer-encoding: chunked");
-        // A chunked body that never ends within the limit: 413 once 6 MiB are read.
-        let mut stream_body = String::new();
-        for _ in 0..8 {
-            stream_body.push_str(&format!("{:x}\r\n{}\r\n", 1024 * 1024, " ".repeat(1024 * 1024)));
-        }
-        let chunked_status = {
-            use std::io::{Read, Write};
-            let mut s = std::net::TcpStream::connect(server.base.trim_start_matches("http://")).unwrap();
-            s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-            let _ = s.write_all(format!("{chunked}\r\nconnection: close\r\n\r\n{stream_body}").as_bytes());
-            let mut answer = Vec::new();
-            let _ = s.read_to_end(&mut answer);
-            String::from_utf8_lossy(&answer).split_whitespace().nth(1).and_then(|c| c.parse::<u16>().ok()).unwrap_or(0)
-        };
-        assert_eq!(chunked_status, 413, "round {round}: 8 MB streamed without a length");
+        let status = raw_status(&server.base, &chunked, chunked_body.as_bytes());
+        assert_eq!(status, 413, "round {round}: 8 MB streamed without a length");
         let junk = "j".repeat(64 * 1024);
-        assert_eq!(
-            raw_status(&server.base, &format!("{post}\r\n{auth}\r\nx-junk: {junk}\r\ncontent-length: 2"), 0),
-            431
-        );
+        let huge_header = format!("{post}\r\n{auth}\r\nx-junk: {junk}\r\ncontent-length: 2");
+        assert_eq!(raw_status(&server.base, &huge_header, b""), 431, "round {round}: a 64 KiB header");
         let deep = "[".repeat(100_000);
         let (status, _) = respond(
             ureq::post(&format!("{}/v1/jobs", server.base))
-                .set("authorization", &format!("Bearer {}", token(dir.path(), "alice")))
+                .set("authorization", &format!("Bearer {alice}"))
                 .set("content-type", "application/json")
                 .send_string(&deep),
         );

@@ -3,7 +3,9 @@
 #![allow(dead_code)]
 
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_dynamodb::types::AttributeValue;
 use ferry_aws::{DynamoStore, S3Blobs};
+use std::collections::HashMap;
 
 pub struct Env {
     pub config: SdkConfig,
@@ -43,4 +45,24 @@ impl Env {
 /// An owner nobody else uses.
 pub fn owner(tag: &str) -> String {
     format!("{tag}-{}", uuid::Uuid::now_v7().simple())
+}
+
+/// An item exactly as stored (a strongly consistent read), to check the
+/// attributes the adapters write.
+pub async fn raw_item(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    pk: &str,
+    sk: &str,
+) -> Option<HashMap<String, AttributeValue>> {
+    client
+        .get_item()
+        .table_name(table)
+        .key("pk", AttributeValue::S(pk.into()))
+        .key("sk", AttributeValue::S(sk.into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
 }
