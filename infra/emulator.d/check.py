@@ -2,19 +2,29 @@
 
     eval "$(infra/emulator start)" && .venv/bin/python infra/emulator.d/check.py
 
-Prints one line per check and exits non-zero if any fails.
+Prints one line per check and exits non-zero if any fails. Besides the emulated
+resources, it checks the queue message schema (schemas/queue-message.schema.json)
+against the sample events, and the template's opt-in upstream producers.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import sys
 import time
 import uuid
+from pathlib import Path
 from urllib.parse import unquote_plus
 
 import boto3
+from jsonschema import Draft202012Validator
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from emulator import ROOT, Resolver, load_template  # noqa: E402  (the template as the emulator reads it)
+
+SCHEMA = ROOT / "schemas" / "queue-message.schema.json"
 
 failures = 0
 passed = 0
@@ -89,9 +99,14 @@ def main() -> int:
     own = s3.get_bucket_ownership_controls(Bucket=b)["OwnershipControls"]["Rules"][0]["ObjectOwnership"]
     check("bucket: BucketOwnerEnforced", own == "BucketOwnerEnforced", own)
     rules = {r.get("ID"): r for r in s3.get_bucket_lifecycle_configuration(Bucket=b)["Rules"]}
-    up = rules.get("ExpireUploads", {})
-    check("bucket: uploads/ expire after 7 days",
-          up.get("Expiration", {}).get("Days") == 7 and up.get("Filter", {}).get("Prefix") == "uploads/", up)
+    retention = env.get("FERRY_RETENTION_DAYS", "")
+    check("functions: FERRY_RETENTION_DAYS is a number of days", retention.isdigit() and int(retention) >= 1,
+          retention)
+    for rule_id, prefix in (("ExpireUploads", "uploads/"), ("ExpireDocuments", "documents/")):
+        rule = rules.get(rule_id, {})
+        check(f"bucket: {prefix} expire after FERRY_RETENTION_DAYS ({retention}) days",
+              str(rule.get("Expiration", {}).get("Days")) == retention
+              and rule.get("Filter", {}).get("Prefix") == prefix, rule)
     ab = rules.get("AbortIncompleteUploads", {})
     check("bucket: incomplete multipart uploads aborted after 1 day",
           ab.get("AbortIncompleteMultipartUpload", {}).get("DaysAfterInitiation") == 1, ab)
@@ -133,8 +148,167 @@ def main() -> int:
     for m in dead:
         sqs.delete_message(QueueUrl=env["FERRY_DLQ_URL"], ReceiptHandle=m["ReceiptHandle"])
 
+    check_schema()
+    check_upstream_template()
+
     print(f"{passed} passed, {failures} failed")
     return 1 if failures else 0
+
+
+def message(**changes) -> dict:
+    """A valid queue message, with some fields replaced (None removes one)."""
+    m = {"v": 1, "job_id": "0192f0c4-0000-7000-8000-0000000000f1", "owner": "check", "task": "sentiment",
+         "chunk": 0, "items": [{"i": 0, "text": "fine"}]}
+    m.update(changes)
+    return {k: v for k, v in m.items() if v is not None}
+
+
+def check_schema() -> None:
+    """schemas/queue-message.schema.json: a valid draft 2020-12 schema that accepts
+    every Ferry message of the sample events and refuses malformed ones."""
+    schema = json.loads(SCHEMA.read_text())
+    try:
+        Draft202012Validator.check_schema(schema)
+        meta_errors = ""
+    except Exception as e:  # jsonschema.SchemaError
+        meta_errors = str(e).splitlines()[0]
+    check("schema: valid JSON Schema draft 2020-12",
+          schema.get("$schema") == "https://json-schema.org/draft/2020-12/schema" and not meta_errors,
+          meta_errors or schema.get("$schema"))
+    if meta_errors:
+        return
+    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+    def errors(instance) -> list[str]:
+        return [f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}"[:160]
+                for e in validator.iter_errors(instance)]
+
+    bad = [errs for ex in schema.get("examples", []) for errs in [errors(ex)] if errs]
+    check(f"schema: its {len(schema.get('examples', []))} examples validate",
+          len(schema.get("examples", [])) >= 2 and not bad, bad)
+
+    # The sample SQS batch: every body that is a Ferry task message validates
+    # (the poison record, not JSON, is not one).
+    batch = json.loads((ROOT / "events" / "sqs-batch.json").read_text())
+    messages = []
+    for record in batch["Records"]:
+        try:
+            body = json.loads(record["body"])
+        except ValueError:
+            continue
+        if isinstance(body, dict) and "job_id" in body:
+            messages.append(body)
+    bad = [(m.get("job_id"), errs) for m in messages for errs in [errors(m)] if errs]
+    check(f"schema: the {len(messages)} Ferry messages in events/sqs-batch.json validate",
+          len(messages) >= 1 and not bad, bad or "no Ferry message found")
+
+    # The sample EventBridge event: its detail is what the rule puts on the queue.
+    event = json.loads((ROOT / "events" / "eventbridge-upstream.json").read_text())
+    check("schema: the detail of events/eventbridge-upstream.json validates",
+          not errors(event.get("detail")), errors(event.get("detail")))
+    rule = next((res for res in load_template()["Resources"].values()
+                 if res.get("Type") == "AWS::Events::Rule"), {})
+    pattern = rule.get("Properties", {}).get("EventPattern", {})
+    check("events/eventbridge-upstream.json matches the template's rule (source, detail-type)",
+          event.get("source") in pattern.get("source", []) and event.get("detail-type") in pattern.get(
+              "detail-type", []), (event.get("source"), event.get("detail-type"), pattern))
+
+    item = {"i": 0, "text": "fine"}
+    invalid = {
+        "neither items nor document": message(items=None),
+        "both items and document": message(document={"key": "uploads/check/a.jsonl"}),
+        "65 items": message(items=[dict(item, i=n) for n in range(65)], total=65),
+        "an extra top-level field": message(priority="high"),
+        "an extra field in an item": message(items=[dict(item, lang="en")]),
+        "an extra field in document": message(items=None, document={"key": "uploads/check/a.jsonl",
+                                                                    "bucket": "elsewhere"}),
+        "v = 2": message(v=2),
+        "an empty text": message(items=[dict(item, text="")]),
+        "a job_id that is not a UUID": message(job_id="job-1"),
+        "a document outside uploads/<owner>/": message(items=None, document={"key": "results/check/a.jsonl"}),
+        "an unknown task": message(task="summarise"),
+    }
+    for what, instance in invalid.items():
+        check(f"schema: refuses a message with {what}", bool(errors(instance)), "accepted")
+    check("schema: accepts a document message", not errors(message(items=None, document={
+        "key": "uploads/check/reviews.jsonl"})), errors(message(items=None, document={
+            "key": "uploads/check/reviews.jsonl"})))
+
+
+def check_upstream_template() -> None:
+    """The opt-in upstream examples of template.yaml: present, behind
+    EnableUpstreamExamples (default off), and allowed to send to the jobs queue."""
+    template = load_template()
+    res = template["Resources"]
+    param = template["Parameters"].get("EnableUpstreamExamples", {})
+    check("template: EnableUpstreamExamples defaults to \"false\"", param.get("Default") == "false", param)
+
+    def rendered(enable: str) -> Resolver:
+        r = Resolver(copy.deepcopy(template))
+        param_of = r.param
+        r.param = lambda name: enable if name == "EnableUpstreamExamples" else param_of(name)
+        # Stand-ins for what CloudFormation would create: enough to resolve the policy.
+        r.physical = {"JobsQueue": {"Ref": "jobs-url", "Arn": "jobs-arn"},
+                      "UpstreamEventsRule": {"Ref": "rule-name", "Arn": "rule-arn"},
+                      "UpstreamTopic": {"Ref": "topic-arn"}}
+        return r
+
+    kinds = {"AWS::Events::Rule", "AWS::SNS::Topic", "AWS::SNS::Subscription"}
+    off, on = rendered("false"), rendered("true")
+    declared = {lid: r["Type"] for lid, r in res.items() if r.get("Type") in kinds}
+    check("template: an EventBridge rule, an SNS topic and a subscription, each with a Condition",
+          set(declared.values()) == kinds and all(res[lid].get("Condition") for lid in declared), declared)
+    check("template: none of them exists by default, all with EnableUpstreamExamples=true",
+          not any(off.resource_enabled(lid) for lid in declared)
+          and all(on.resource_enabled(lid) for lid in declared),
+          {lid: (off.resource_enabled(lid), on.resource_enabled(lid)) for lid in declared})
+
+    rule = next((on.resolve(res[lid]["Properties"]) for lid, t in declared.items() if t == "AWS::Events::Rule"), {})
+    targets = rule.get("Targets", [])
+    check("template: the rule matches com.example.reviews / Ferry Job on the default bus",
+          rule.get("EventPattern") == {"source": ["com.example.reviews"], "detail-type": ["Ferry Job"]}
+          and rule.get("EventBusName", "default") == "default", rule.get("EventPattern"))
+    check("template: the rule's one target is the jobs queue, with InputPath $.detail",
+          [(t.get("Arn"), t.get("InputPath")) for t in targets] == [("jobs-arn", "$.detail")], targets)
+
+    sub = next((on.resolve(res[lid]["Properties"]) for lid, t in declared.items()
+                if t == "AWS::SNS::Subscription"), {})
+    check("template: the topic subscribes the jobs queue with raw message delivery",
+          sub.get("Protocol") == "sqs" and sub.get("Endpoint") == "jobs-arn"
+          and str(sub.get("RawMessageDelivery")).lower() == "true" and sub.get("TopicArn") == "topic-arn", sub)
+
+    policies = [lid for lid, r in res.items() if r.get("Type") == "AWS::SQS::QueuePolicy"
+                and {"Ref": "JobsQueue"} in r.get("Properties", {}).get("Queues", [])]
+    check("template: one queue policy for the jobs queue", len(policies) == 1, policies)
+    if len(policies) != 1:
+        return
+
+    def statements(r: Resolver) -> dict:
+        doc = r.resolve(res[policies[0]]["Properties"]["PolicyDocument"])
+        return {(s.get("Principal", {}).get("Service"), s.get("Action")): s for s in doc["Statement"]}
+
+    base, full = statements(off), statements(on)
+    send = "sqs:SendMessage"
+    check("template: by default the queue policy admits S3 notifications only",
+          list(base) == [("s3.amazonaws.com", send)], list(base))
+    events = full.get(("events.amazonaws.com", send), {})
+    sns = full.get(("sns.amazonaws.com", send), {})
+    check("template: with the examples, EventBridge may send, from the rule only (aws:SourceArn)",
+          events.get("Condition", {}).get("ArnEquals", {}).get("aws:SourceArn") == "rule-arn"
+          and events.get("Resource") == "jobs-arn", events)
+    check("template: with the examples, SNS may send, from the topic only (aws:SourceArn)",
+          sns.get("Condition", {}).get("ArnEquals", {}).get("aws:SourceArn") == "topic-arn"
+          and sns.get("Resource") == "jobs-arn", sns)
+
+    variables = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    expected = {"FERRY_DLQ_URL": {"Ref": "DeadLetterQueue"}, "FERRY_RETENTION_DAYS": {"Ref": "RetentionDays"},
+                "FERRY_WEBHOOK_SECRET": {"Ref": "WebhookSecret"},
+                "FERRY_WEBHOOK_MAX_ATTEMPTS": {"Ref": "WebhookMaxAttempts"}}
+    check("template: both functions get FERRY_DLQ_URL, FERRY_RETENTION_DAYS and the webhook settings",
+          all(variables.get(k) == v for k, v in expected.items()),
+          {k: variables.get(k) for k in expected})
+    check("template: WebhookSecret is NoEcho", template["Parameters"].get("WebhookSecret", {}).get("NoEcho") is True,
+          template["Parameters"].get("WebhookSecret"))
 
 
 if __name__ == "__main__":

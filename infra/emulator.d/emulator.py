@@ -657,8 +657,10 @@ def launch() -> tuple[subprocess.Popen, int, Path]:
     for _ in range(3):  # the free port may be taken before moto binds it
         port = free_port()
         with open(logfile, "ab") as out:
+            # moto_server itself, with DynamoDB isolation (see moto_serialized.py).
             proc = subprocess.Popen(
-                [str(moto), "-H", "127.0.0.1", "-p", str(port)],
+                [str(VENV_BIN / "python"), str(Path(__file__).with_name("moto_serialized.py")),
+                 "-H", "127.0.0.1", "-p", str(port)],
                 stdin=subprocess.DEVNULL, stdout=out, stderr=out,
                 start_new_session=True,  # outlives this script and the shell's Ctrl-C
                 cwd=str(sdir),

@@ -9,11 +9,14 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use ferry_api::AppState;
+use ferry_core::callback::CallbackPolicy;
 use ferry_core::{
-    Authenticator, JobStore, KeyStore, Limits, ModelError, ModelInfo, SentimentClassifier, SentimentScores, TaskQueue,
-    catalog,
+    Authenticator, BlobStore, JobStore, KeyStore, Limits, ModelError, ModelInfo, SentimentClassifier, SentimentScores,
+    TaskQueue, WebhookConfig, catalog,
 };
 use ferry_inference::Worker;
+use ferry_inference::webhook::WebhookSender;
+use ferry_local::blobs::FileBlobs;
 use ferry_local::db::Db;
 use ferry_local::keys::SqliteKeyStore;
 use ferry_local::poller::Poller;
@@ -46,6 +49,20 @@ pub fn emulator_running() -> bool {
 }
 
 pub const SECRET: &[u8] = b"test-secret-test-secret-test-secret!";
+/// Deliveries before a message is dead-lettered (the worker's attempts).
+pub const MAX_ATTEMPTS: u32 = 3;
+
+/// Webhooks as the tests run them: retries after 100 ms (doubling), four
+/// attempts, and the master key below.
+pub fn test_webhooks() -> WebhookConfig {
+    let mut config = WebhookConfig::new(b"webhook-master-key-for-tests-only!!".to_vec()).unwrap();
+    config.max_attempts = 4;
+    config.backoff_base = Duration::from_millis(100);
+    config
+}
+
+/// Test receivers listen on 127.0.0.1 over plain http.
+pub const LOOPBACK_CALLBACKS: CallbackPolicy = CallbackPolicy { allow_private: true, allow_http: true };
 
 /// Positive when the text says "good", negative for "bad", neutral otherwise;
 /// fails on "explode" so failure paths can be driven.
@@ -81,7 +98,9 @@ pub struct TestApp {
     pub queue: SqliteQueue,
     pub auth: Arc<Authenticator>,
     pub keys: Arc<dyn KeyStore>,
+    pub blobs: Arc<dyn BlobStore>,
     pub worker: Arc<Worker>,
+    pub webhooks: WebhookConfig,
     stop: Option<watch::Sender<bool>>,
     _dir: tempfile::TempDir,
 }
@@ -98,11 +117,27 @@ impl TestApp {
     /// Any authenticator (a JWKS one for the attack tests), and a last look
     /// at the state (rate limits, scopes) before the router is built.
     pub fn with_auth(limits: Limits, auth: Authenticator, configure: impl FnOnce(&mut AppState)) -> TestApp {
+        Self::build(limits, auth, Arc::new(KeywordModel), configure)
+    }
+
+    /// With any model (e.g. one that fails on some texts).
+    pub fn with_model(model: Arc<dyn SentimentClassifier>) -> TestApp {
+        Self::build(Limits::default(), Authenticator::hs256(SECRET).unwrap(), model, |_| {})
+    }
+
+    fn build(
+        limits: Limits,
+        auth: Authenticator,
+        model: Arc<dyn SentimentClassifier>,
+        configure: impl FnOnce(&mut AppState),
+    ) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = Db::open(&dir.path().join("ferry.sqlite3")).expect("open db");
         let store: Arc<dyn JobStore> = Arc::new(SqliteStore::new(db.clone()));
         let keys: Arc<dyn KeyStore> = Arc::new(SqliteKeyStore::new(db.clone()));
-        let queue = SqliteQueue::new(db, Duration::from_secs(30), 4);
+        let blobs: Arc<dyn BlobStore> = Arc::new(FileBlobs::new(dir.path().join("blobs")));
+        let queue = SqliteQueue::new(db, Duration::from_secs(30), MAX_ATTEMPTS);
+        let webhooks = test_webhooks();
         let auth = Arc::new(auth);
         let mut state = AppState::new(
             Arc::clone(&store),
@@ -110,17 +145,26 @@ impl TestApp {
             Arc::clone(&auth),
             Arc::clone(&keys),
         );
-        state.limits = limits;
+        state.limits = limits.clone();
+        state.blobs = Some(Arc::clone(&blobs));
+        state.webhooks = Some(webhooks.clone());
+        state.callback_policy = LOOPBACK_CALLBACKS;
         configure(&mut state);
-        let worker = Arc::new(Worker::new(Arc::clone(&store), Arc::new(KeywordModel), 3));
-        TestApp { router: ferry_api::router(state), store, queue, auth, keys, worker, stop: None, _dir: dir }
+        let worker = Arc::new(
+            Worker::new(Arc::clone(&store), model, MAX_ATTEMPTS)
+                .with_queue(Arc::new(queue.clone()))
+                .with_blobs(Arc::clone(&blobs))
+                .with_webhooks(webhooks.clone(), WebhookSender::new(LOOPBACK_CALLBACKS).unwrap())
+                .with_limits(limits),
+        );
+        let router = ferry_api::router(state);
+        TestApp { router, store, queue, auth, keys, blobs, worker, webhooks, stop: None, _dir: dir }
     }
 
     /// Starts the worker's poll loop, as `ferry serve` does.
     pub fn start_worker(&mut self) {
         let (tx, rx) = watch::channel(false);
-        let poller =
-            Poller { queue: self.queue.clone(), worker: Arc::clone(&self.worker), store: Arc::clone(&self.store) };
+        let poller = Poller { queue: self.queue.clone(), worker: Arc::clone(&self.worker) };
         tokio::spawn(poller.run(rx));
         self.stop = Some(tx);
     }

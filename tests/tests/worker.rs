@@ -71,7 +71,7 @@ async fn a_poison_message_does_not_spoil_its_batch() {
 }
 
 #[tokio::test]
-async fn model_failures_retry_then_fail_the_job_on_the_last_attempt() {
+async fn model_failures_retry_then_fail_their_items_on_the_last_attempt() {
     let app = TestApp::new(Limits::default());
     let (job, messages) = queued_job(&app, &["this will explode"]).await;
     let body = messages[0].to_json();
@@ -79,10 +79,15 @@ async fn model_failures_retry_then_fail_the_job_on_the_last_attempt() {
     assert!(matches!(&first[0], Outcome::Retry(r) if r.contains("boom")), "{first:?}");
     assert_eq!(app.store.get_job("alice", job.id).await.unwrap().unwrap().status, JobStatus::Running);
 
+    // The last attempt records the items as failed, so the job finishes, and
+    // leaves the message to the queue, which dead-letters it for redrive.
     let last = app.worker.handle(&[received(body, 3)]).await;
-    assert!(matches!(&last[0], Outcome::Poisoned(r) if r.contains("gave up after 3 attempts")), "{last:?}");
+    assert!(matches!(&last[0], Outcome::Retry(r) if r.contains("boom")), "{last:?}");
     let failed = app.store.get_job("alice", job.id).await.unwrap().unwrap();
     assert_eq!(failed.status, JobStatus::Failed);
+    assert_eq!(failed.error.as_deref(), Some("every item failed"));
+    let results = app.store.get_results(job.id, 0, 10).await.unwrap();
+    assert!(format!("{:?}", results[0].items).contains("gave up after 3 attempts: model failed: boom"));
 }
 
 #[tokio::test]
@@ -127,7 +132,7 @@ async fn only_allowed_upstream_owners_create_jobs_and_api_jobs_still_run() {
 async fn canceled_jobs_are_not_worked_on() {
     let app = TestApp::new(Limits::default());
     let (job, messages) = queued_job(&app, &["good"]).await;
-    app.store.cancel_job("alice", job.id).await.unwrap();
+    app.store.cancel_job("alice", job.id, "test").await.unwrap();
     assert_eq!(app.worker.handle(&[received(messages[0].to_json(), 1)]).await, vec![Outcome::Done]);
     let job = app.store.get_job("alice", job.id).await.unwrap().unwrap();
     assert_eq!(job.status, JobStatus::Canceled);

@@ -74,6 +74,14 @@ pub fn cors_origins() -> Vec<String> {
     list("FERRY_CORS_ORIGINS")
 }
 
+/// `FERRY_RETENTION_DAYS` (default 30): how long jobs are kept.
+pub fn retention() -> Result<Duration, String> {
+    Ok(number("FERRY_RETENTION_DAYS")?
+        .filter(|d| *d > 0)
+        .map(|d| Duration::from_secs(u64::from(d) * 24 * 3600))
+        .unwrap_or(ferry_core::job::DEFAULT_RETENTION))
+}
+
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }

@@ -7,18 +7,25 @@ use crate::wait::{preferred_wait, until_final};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use ferry_core::message::{chunk_texts, count_chunks};
-use ferry_core::{Created, ItemOutcome, ItemResult, Job, JobId, JobStatus, Limits, Task};
-use serde::Deserialize;
+use ferry_core::callback::check_url;
+use ferry_core::message::{chunk_texts, count_chunks, document_message, upload_key};
+use ferry_core::webhook::notify_if_final;
+use ferry_core::{Created, Idempotency, ItemOutcome, ItemResult, Job, JobId, JobStatus, Limits, Task};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 use std::time::Duration;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
-/// Results per page of `GET /v1/jobs/{id}/results`, in chunks (64 items each).
-const RESULT_PAGE_CHUNKS: u32 = 16;
+/// Items per page of `GET /v1/jobs/{id}/results`, by default and at most.
+const DEFAULT_PAGE_ITEMS: usize = 1000;
+/// Chunks read per store call while paging or streaming results.
+const CHUNKS_PER_READ: u32 = 16;
 const MAX_METADATA_BYTES: usize = 4096;
 const MAX_IDEMPOTENCY_KEY: usize = 255;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateJob {
     task: String,
@@ -26,8 +33,32 @@ pub struct CreateJob {
     input: Option<String>,
     #[serde(default)]
     inputs: Option<Vec<String>>,
+    /// An uploaded JSONL document of inputs (`POST /v1/documents`).
+    #[serde(default)]
+    document_id: Option<String>,
     #[serde(default)]
     metadata: Option<Value>,
+    #[serde(default)]
+    callback_url: Option<String>,
+    /// RFC 3339; the job is canceled if not finished by then.
+    #[serde(default)]
+    deadline: Option<String>,
+}
+
+/// Where a job's inputs are.
+enum Inputs {
+    Texts(Vec<String>),
+    /// A JSONL document's key; the worker splits it.
+    Document(String),
+}
+
+/// Everything about a new job besides its inputs.
+#[derive(Default)]
+struct Options {
+    metadata: Option<Value>,
+    callback_url: Option<String>,
+    deadline: Option<OffsetDateTime>,
+    idempotency: Option<Idempotency>,
 }
 
 #[derive(Deserialize)]
@@ -50,16 +81,136 @@ pub async fn create(
         .task
         .parse::<Task>()
         .map_err(|e| Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown-task", "Unknown task", e))?;
-    let texts = inputs(req.input, req.inputs, &state.limits)?;
-    let metadata = validate_metadata(req.metadata)?;
-    let key = idempotency_key(&headers)?;
-    let (job, replayed) = submit(&state, &caller.subject, task, texts, metadata, key.as_deref()).await?;
+    let idempotency =
+        idempotency_key(&headers)?.map(|key| Idempotency { key, fingerprint: fingerprint(&req, &headers) });
+    let options = Options {
+        metadata: validate_metadata(req.metadata)?,
+        callback_url: match req.callback_url {
+            Some(url) => Some(check_callback(&state, &url).await?),
+            None => None,
+        },
+        deadline: deadline(&headers, req.deadline.as_deref(), &state.limits)?,
+        idempotency,
+    };
+    let inputs = match req.document_id {
+        Some(id) if req.input.is_none() && req.inputs.is_none() => document(&state, &caller.subject, &id).await?,
+        Some(_) => return Err(Problem::invalid_input("give \"document_id\" or \"input(s)\", not both")),
+        None => Inputs::Texts(inputs(req.input, req.inputs, &state.limits)?),
+    };
+    let (job, replayed) = submit(&state, &caller.subject, task, inputs, options).await?;
     let wait = preferred_wait(header_str(&headers, "prefer"), state.limits.max_wait);
     let mut response = respond_after(&state, job, wait).await?;
     if replayed {
         response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     Ok(response)
+}
+
+/// The owner's Standard Webhooks signing secret, to verify callbacks with.
+pub async fn webhook_secret(Reader(caller): Reader, State(state): State<AppState>) -> Result<Response, Problem> {
+    let config = state.webhooks.as_ref().ok_or_else(webhooks_disabled)?;
+    Ok(axum::Json(json!({
+        "secret": config.owner_secret(&caller.subject),
+        "scheme": "Standard Webhooks v1 (HMAC-SHA256 of webhook-id.webhook-timestamp.body)",
+    }))
+    .into_response())
+}
+
+fn webhooks_disabled() -> Problem {
+    Problem::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "webhooks-disabled",
+        "Webhooks disabled",
+        "this deployment has no webhook secret (FERRY_WEBHOOK_SECRET), so it takes no callback_url",
+    )
+}
+
+/// A callback URL that passes the SSRF guard now: https, and every address
+/// its host resolves to allowed. Delivery checks again (DNS may change).
+async fn check_callback(state: &AppState, raw: &str) -> Result<String, Problem> {
+    if state.webhooks.is_none() {
+        return Err(webhooks_disabled());
+    }
+    let bad =
+        |detail: String| Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "bad-callback-url", "Bad callback_url", detail);
+    let url = check_url(raw, state.callback_policy).map_err(bad)?;
+    if let Some(url::Host::Domain(host)) = url.host() {
+        let port = url.port_or_known_default().unwrap_or(443);
+        let addrs: Vec<_> = tokio::time::timeout(Duration::from_secs(3), tokio::net::lookup_host((host, port)))
+            .await
+            .map_err(|_| bad(format!("resolving {host} timed out")))?
+            .map_err(|e| bad(format!("{host} does not resolve: {e}")))?
+            .collect();
+        if addrs.is_empty() || addrs.iter().any(|a| !state.callback_policy.allows(a.ip())) {
+            return Err(bad(format!("{host} resolves to a private, loopback or link-local address")));
+        }
+    }
+    Ok(url.to_string())
+}
+
+/// `Cancel-After: <seconds>` or `"deadline": "<RFC 3339>"`, bounded.
+fn deadline(headers: &HeaderMap, field: Option<&str>, limits: &Limits) -> Result<Option<OffsetDateTime>, Problem> {
+    let now = ferry_core::job::now();
+    let at = match (header_str(headers, "cancel-after"), field) {
+        (None, None) => return Ok(None),
+        (Some(_), Some(_)) => return Err(Problem::invalid_input("give Cancel-After or \"deadline\", not both")),
+        (Some(secs), None) => {
+            let secs: u64 = secs
+                .trim()
+                .parse()
+                .ok()
+                .filter(|s| *s > 0)
+                .ok_or_else(|| Problem::invalid_input("Cancel-After must be a positive number of seconds"))?;
+            now + Duration::from_secs(secs.min(limits.max_deadline.as_secs()))
+        }
+        (None, Some(at)) => OffsetDateTime::parse(at, &Rfc3339)
+            .map_err(|e| Problem::invalid_input(format!("deadline must be an RFC 3339 timestamp: {e}")))?,
+    };
+    if at <= now {
+        return Err(Problem::invalid_input("the deadline has already passed"));
+    }
+    if at > now + limits.max_deadline {
+        return Err(Problem::invalid_input(format!(
+            "the deadline may be at most {} seconds away",
+            limits.max_deadline.as_secs()
+        )));
+    }
+    Ok(Some(at))
+}
+
+/// The request's identity for idempotency: the body as parsed (so
+/// whitespace and key order do not matter) plus `Cancel-After`.
+fn fingerprint(req: &CreateJob, headers: &HeaderMap) -> String {
+    let mut hash = Sha256::new();
+    hash.update(serde_json::to_vec(req).expect("a parsed request serialises"));
+    hash.update(b"\0cancel-after:");
+    hash.update(header_str(headers, "cancel-after").unwrap_or("").as_bytes());
+    hex::encode(hash.finalize())
+}
+
+/// An uploaded document of the caller's, as a job's inputs.
+async fn document(state: &AppState, owner: &str, id: &str) -> Result<Inputs, Problem> {
+    let blobs = state.blobs.as_ref().ok_or_else(|| Problem::invalid_input("this deployment takes no documents"))?;
+    let missing = || {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "no-document",
+            "No such document",
+            format!("no uploaded document {id}"),
+        )
+    };
+    let id: JobId = id.parse().map_err(|_| missing())?;
+    let key = upload_key(owner, &id.to_string());
+    match blobs.size(&key).await? {
+        Some(size) if size <= state.limits.max_document_bytes => Ok(Inputs::Document(key)),
+        Some(_) => Err(Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload-too-large",
+            "Document too large",
+            "the document is over the limit",
+        )),
+        None => Err(missing()),
+    }
 }
 
 pub async fn sentiment(
@@ -69,7 +220,7 @@ pub async fn sentiment(
     Json(req): Json<SentimentRequest>,
 ) -> Result<Response, Problem> {
     let texts = inputs(Some(req.text), None, &state.limits)?;
-    let (job, _) = submit(&state, &caller.subject, Task::Sentiment, texts, None, None).await?;
+    let (job, _) = submit(&state, &caller.subject, Task::Sentiment, Inputs::Texts(texts), Options::default()).await?;
     let wait =
         preferred_wait(header_str(&headers, "prefer"), state.limits.max_wait).unwrap_or(state.limits.sentiment_wait);
     let job = until_final(state.store.as_ref(), &job.owner, job.id, wait).await?.unwrap_or(job);
@@ -113,6 +264,28 @@ pub async fn get(
 #[derive(Deserialize)]
 pub struct ResultsQuery {
     cursor: Option<String>,
+    limit: Option<usize>,
+    format: Option<String>,
+}
+
+/// Where a results page starts: a chunk and how many of its items to skip.
+#[derive(Clone, Copy)]
+struct Position {
+    chunk: u32,
+    skip: usize,
+}
+
+impl Position {
+    fn parse(cursor: Option<&str>) -> Result<Position, Problem> {
+        let bad = || Problem::invalid_input("cursor must come from a previous next_cursor");
+        match cursor {
+            None | Some("") => Ok(Position { chunk: 0, skip: 0 }),
+            Some(c) => {
+                let (chunk, skip) = c.split_once('.').unwrap_or((c, "0"));
+                Ok(Position { chunk: chunk.parse().map_err(|_| bad())?, skip: skip.parse().map_err(|_| bad())? })
+            }
+        }
+    }
 }
 
 pub async fn results(
@@ -122,21 +295,86 @@ pub async fn results(
     Query(q): Query<ResultsQuery>,
 ) -> Result<Response, Problem> {
     let job = find(&state, &caller.subject, &id).await?;
-    let from: u32 = match q.cursor.as_deref() {
-        None | Some("") => 0,
-        Some(c) => c.parse().map_err(|_| Problem::invalid_input("cursor must come from a previous next_cursor"))?,
-    };
-    let chunks = state.store.get_results(job.id, from, RESULT_PAGE_CHUNKS + 1).await?;
-    let more = chunks.len() > RESULT_PAGE_CHUNKS as usize;
-    let next = chunks.get(RESULT_PAGE_CHUNKS as usize).map(|c| c.chunk.to_string());
-    let items: Vec<ItemResult> = chunks.into_iter().take(RESULT_PAGE_CHUNKS as usize).flat_map(|c| c.items).collect();
+    let start = Position::parse(q.cursor.as_deref())?;
+    match q.format.as_deref() {
+        None | Some("json") => {}
+        Some("jsonl") => return Ok(stream_jsonl(state, job.id, start)),
+        Some(other) => return Err(Problem::invalid_input(format!("format must be json or jsonl, not {other}"))),
+    }
+    let limit = q.limit.unwrap_or(DEFAULT_PAGE_ITEMS);
+    if !(1..=DEFAULT_PAGE_ITEMS).contains(&limit) {
+        return Err(Problem::invalid_input(format!("limit must be between 1 and {DEFAULT_PAGE_ITEMS}")));
+    }
+    let (items, next) = page(&state, job.id, start, limit).await?;
     Ok(axum::Json(json!({
         "job_id": job.id,
         "status": job.status,
+        "progress": job.progress,
         "results": items,
-        "next_cursor": if more { next } else { None },
+        "next_cursor": next.map(|p| format!("{}.{}", p.chunk, p.skip)),
     }))
     .into_response())
+}
+
+/// Up to `limit` results from `start`, in input order, and where the next
+/// page starts (`None`: no more stored results yet).
+async fn page(
+    state: &AppState,
+    id: JobId,
+    start: Position,
+    limit: usize,
+) -> Result<(Vec<ItemResult>, Option<Position>), Problem> {
+    let mut items = Vec::with_capacity(limit.min(DEFAULT_PAGE_ITEMS));
+    let mut at = start;
+    loop {
+        let chunks = state.store.get_results(id, at.chunk, CHUNKS_PER_READ).await?;
+        let read_all = chunks.len() < CHUNKS_PER_READ as usize;
+        for chunk in chunks {
+            let mut chunk_items = chunk.items;
+            chunk_items.sort_by_key(|r| r.i);
+            let skip = if chunk.chunk == at.chunk { at.skip } else { 0 };
+            let available = chunk_items.len().saturating_sub(skip);
+            let take = available.min(limit - items.len());
+            items.extend(chunk_items.into_iter().skip(skip).take(take));
+            at = if take < available {
+                Position { chunk: chunk.chunk, skip: skip + take }
+            } else {
+                Position { chunk: chunk.chunk + 1, skip: 0 }
+            };
+            if items.len() == limit {
+                let more = !state.store.get_results(id, at.chunk, 1).await?.is_empty() || at.skip > 0;
+                return Ok((items, more.then_some(at)));
+            }
+        }
+        if read_all {
+            return Ok((items, None));
+        }
+    }
+}
+
+/// Every stored result as JSON lines, read from the store a page at a time
+/// while the response streams.
+fn stream_jsonl(state: AppState, id: JobId, start: Position) -> Response {
+    let pages = futures_util::stream::unfold(Some(start), move |at| {
+        let state = state.clone();
+        async move {
+            let at = at?;
+            match page(&state, id, at, DEFAULT_PAGE_ITEMS).await {
+                Ok((items, next)) => {
+                    let mut lines = String::new();
+                    for item in &items {
+                        lines.push_str(&serde_json::to_string(item).expect("results serialise"));
+                        lines.push('\n');
+                    }
+                    Some((Ok::<_, std::io::Error>(lines), next))
+                }
+                Err(_) => Some((Err(std::io::Error::other("the job store failed mid-stream")), None)),
+            }
+        }
+    });
+    let mut response = axum::body::Body::from_stream(pages).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-ndjson"));
+    response
 }
 
 #[derive(Deserialize)]
@@ -174,7 +412,7 @@ pub async fn cancel(
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
     let id = parse_id(&id)?;
-    let job = state.store.cancel_job(&caller.subject, id).await?.ok_or_else(|| no_job(id))?;
+    let job = state.store.cancel_job(&caller.subject, id, "canceled by the client").await?.ok_or_else(|| no_job(id))?;
     if job.status != JobStatus::Canceled {
         let mut problem = Problem::new(
             StatusCode::CONFLICT,
@@ -185,7 +423,18 @@ pub async fn cancel(
         problem.job_id = Some(job.id.to_string());
         return Err(problem);
     }
+    notify(&state, &job).await;
     Ok(axum::Json(view(&job, None)).into_response())
+}
+
+/// Queues a final job's callback. A failure is logged, not returned: the
+/// cancel happened, and a worker that later sees the job queues it then.
+async fn notify(state: &AppState, job: &Job) {
+    if state.webhooks.is_some()
+        && let Err(e) = notify_if_final(state.store.as_ref(), state.queue.as_ref(), job).await
+    {
+        tracing::warn!(job_id = %job.id, error = %e, "could not queue the webhook");
+    }
 }
 
 /// Creates the job and queues its messages. A queue failure fails the job, so
@@ -194,22 +443,44 @@ async fn submit(
     state: &AppState,
     owner: &str,
     task: Task,
-    texts: Vec<String>,
-    metadata: Option<Value>,
-    key: Option<&str>,
+    inputs: Inputs,
+    options: Options,
 ) -> Result<(Job, bool), Problem> {
-    let mut job = Job::new(owner, task, texts.len() as u32, count_chunks(&texts));
-    job.metadata = metadata;
-    let job = match state.store.create_job(&job, key).await? {
+    let (total, chunks) = match &inputs {
+        Inputs::Texts(texts) => (texts.len() as u32, count_chunks(texts)),
+        Inputs::Document(_) => (0, 0),
+    };
+    let mut job = Job::new(owner, task, total, chunks);
+    job.retain_for(state.limits.retention);
+    job.metadata = options.metadata;
+    job.callback_url = options.callback_url;
+    job.deadline = options.deadline;
+    if let Inputs::Document(key) = &inputs {
+        job.document = Some(key.clone());
+    }
+    let job = match state.store.create_job(&job, options.idempotency.as_ref()).await? {
         Created::New(job) => job,
         Created::Existing(existing) => return Ok((existing, true)),
+        Created::Mismatch(existing) => {
+            let mut problem = Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency-key-reused",
+                "Idempotency key reused",
+                "this Idempotency-Key was used for a different request in the last 24 hours",
+            );
+            problem.job_id = Some(existing.id.to_string());
+            return Err(problem);
+        }
     };
-    let messages = chunk_texts(&job, &texts);
+    let messages = match &inputs {
+        Inputs::Texts(texts) => chunk_texts(&job, texts),
+        Inputs::Document(key) => vec![document_message(&job, key)],
+    };
     if let Err(e) = state.queue.send(&messages).await {
         let _ = state.store.fail_job(job.id, "could not queue the job").await;
         return Err(e.into());
     }
-    tracing::info!(job_id = %job.id, items = texts.len(), chunks = messages.len(), "job queued");
+    tracing::info!(job_id = %job.id, items = total, chunks = messages.len(), "job queued");
     Ok((job, false))
 }
 
@@ -319,9 +590,18 @@ fn no_job(id: JobId) -> Problem {
     Problem::not_found(format!("no job {id}"))
 }
 
+/// The caller's job. One past its deadline is canceled here, so it reads as
+/// canceled even when no worker has looked at it since.
 async fn find(state: &AppState, owner: &str, id: &str) -> Result<Job, Problem> {
     let id = parse_id(id)?;
-    state.store.get_job(owner, id).await?.ok_or_else(|| no_job(id))
+    let job = state.store.get_job(owner, id).await?.ok_or_else(|| no_job(id))?;
+    if !job.is_overdue(ferry_core::job::now()) {
+        return Ok(job);
+    }
+    let reason = "deadline passed before the job finished";
+    let job = state.store.cancel_job(owner, id, reason).await?.ok_or_else(|| no_job(id))?;
+    notify(state, &job).await;
+    Ok(job)
 }
 
 fn inference_failed(job: &Job, reason: &str) -> Problem {
@@ -346,21 +626,7 @@ async fn all_results(state: &AppState, job: &Job) -> Result<Vec<ItemResult>, Pro
 }
 
 fn view(job: &Job, results: Option<Vec<ItemResult>>) -> Value {
-    let mut v = json!({
-        "id": job.id,
-        "task": job.task,
-        "status": job.status,
-        "progress": job.progress,
-        "created_at": job.created_at.format(&time::format_description::well_known::Rfc3339).ok(),
-        "updated_at": job.updated_at.format(&time::format_description::well_known::Rfc3339).ok(),
-        "results_url": format!("/v1/jobs/{}/results", job.id),
-    });
-    if let Some(error) = &job.error {
-        v["error"] = json!(error);
-    }
-    if let Some(metadata) = &job.metadata {
-        v["metadata"] = metadata.clone();
-    }
+    let mut v = job.summary();
     if let Some(results) = results {
         v["results"] = json!(results);
     }

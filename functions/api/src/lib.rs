@@ -2,6 +2,7 @@
 //! hyper serves it locally; only the adapters in [`AppState`] differ.
 
 pub mod config;
+mod documents;
 mod extract;
 mod guard;
 mod jobs;
@@ -14,7 +15,10 @@ mod wait;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
-use ferry_core::{Authenticator, JobStore, KeyStore, Limits, ModelInfo, Scopes, TaskQueue, catalog};
+use ferry_core::callback::CallbackPolicy;
+use ferry_core::{
+    Authenticator, BlobStore, JobStore, KeyStore, Limits, ModelInfo, Scopes, TaskQueue, WebhookConfig, catalog,
+};
 use problem::Problem;
 use rate::RateLimit;
 use std::sync::Arc;
@@ -37,6 +41,11 @@ pub struct AppState {
     pub cors_origins: Arc<Vec<String>>,
     pub limits: Limits,
     pub models: Arc<Vec<ModelInfo>>,
+    /// Uploaded documents; `None`: document routes answer 501.
+    pub blobs: Option<Arc<dyn BlobStore>>,
+    /// `None`: `callback_url` is refused.
+    pub webhooks: Option<WebhookConfig>,
+    pub callback_policy: CallbackPolicy,
 }
 
 impl AppState {
@@ -57,6 +66,9 @@ impl AppState {
             cors_origins: Arc::new(Vec::new()),
             limits: Limits::default(),
             models: Arc::new(catalog()),
+            blobs: None,
+            webhooks: None,
+            callback_policy: CallbackPolicy::default(),
         }
     }
 }
@@ -71,6 +83,9 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/jobs/{id}", get(jobs::get).delete(jobs::cancel))
         .route("/v1/jobs/{id}/results", get(jobs::results))
         .route("/v1/sentiment", axum::routing::post(jobs::sentiment))
+        .route("/v1/documents", axum::routing::post(documents::create))
+        .route("/v1/documents/{id}", axum::routing::put(documents::upload))
+        .route("/v1/webhooks/secret", get(jobs::webhook_secret))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

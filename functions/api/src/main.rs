@@ -3,7 +3,9 @@
 //! Router to lambda_http (API Gateway HTTP API payload v2, or a function URL).
 
 use ferry_api::AppState;
-use ferry_aws::{DynamoKeyStore, DynamoStore, SqsQueue};
+use ferry_aws::{DynamoKeyStore, DynamoStore, S3Blobs, SqsQueue};
+use ferry_core::WebhookConfig;
+use ferry_core::callback::CallbackPolicy;
 use std::sync::Arc;
 
 #[tokio::main]
@@ -13,8 +15,9 @@ async fn main() -> Result<(), lambda_http::Error> {
     let table = env("FERRY_TABLE")?;
     let dev_secret = std::env::var("FERRY_JWT_SECRET").ok();
     let auth = ferry_api::config::authenticator(dev_secret.as_deref().map(str::as_bytes)).await?;
+    let bucket = env("FERRY_BUCKET")?;
     let mut state = AppState::new(
-        Arc::new(DynamoStore::new(&config, &table, env("FERRY_BUCKET")?)),
+        Arc::new(DynamoStore::new(&config, &table, &bucket)),
         Arc::new(SqsQueue::new(&config, env("FERRY_QUEUE_URL")?)),
         Arc::new(auth),
         Arc::new(DynamoKeyStore::new(&config, &table)),
@@ -22,6 +25,10 @@ async fn main() -> Result<(), lambda_http::Error> {
     state.scopes = ferry_api::config::scopes();
     state.rate_limit = ferry_api::config::rate_limit()?;
     state.cors_origins = Arc::new(ferry_api::config::cors_origins());
+    state.limits.retention = ferry_api::config::retention()?;
+    state.blobs = Some(Arc::new(S3Blobs::new(&config, bucket)));
+    state.webhooks = WebhookConfig::from_env(None)?;
+    state.callback_policy = CallbackPolicy::from_env();
     lambda_http::run(ferry_api::router(state)).await
 }
 

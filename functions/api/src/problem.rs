@@ -115,3 +115,10 @@ impl From<QueueError> for Problem {
         Problem::unavailable("the job queue is unavailable; retry shortly")
     }
 }
+
+impl From<ferry_core::BlobError> for Problem {
+    fn from(e: ferry_core::BlobError) -> Self {
+        tracing::error!(error = %e, "blob store error");
+        Problem::unavailable("the document store is unavailable; retry shortly")
+    }
+}

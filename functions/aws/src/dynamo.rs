@@ -2,14 +2,16 @@
 //!
 //! | item        | pk                    | sk                 | other attributes |
 //! |-------------|-----------------------|--------------------|------------------|
-//! | job         | `JOB#<id>`            | `JOB`              | owner, task, status, total, done, failed, chunks, error?, metadata? (JSON), created_at, updated_at (RFC 3339), gsi1pk = `OWNER#<owner>`, gsi1sk = `<id>`, expires_at |
+//! | job         | `JOB#<id>`            | `JOB`              | owner, task, status, total, done, failed, chunks, error?, metadata? (JSON), created_at, updated_at (RFC 3339), callback_url?, deadline?, webhook? (JSON), webhook_status?, document?, gsi1pk = `OWNER#<owner>`, gsi1sk = `<id>`, expires_at |
 //! | chunk       | `JOB#<id>`            | `CHUNK#<10 digits>`| results (JSON) or results_s3_key, ok, failed, expires_at |
-//! | idempotency | `IDEM#<owner>#<key>`  | `IDEM`             | job_id, expires_at |
+//! | idempotency | `IDEM#<owner>#<key>`  | `IDEM`             | job_id, fingerprint, expires_at |
 //!
 //! `expires_at` (epoch seconds) is the table's TTL attribute. Every change that
 //! must happen once is a conditional write: a chunk is recorded with
 //! `attribute_not_exists(sk)` in the same transaction that counts it into the
-//! job, and no write ever moves a final status. Base-table reads are strongly
+//! job, and no write ever moves a final status (except an operator's redrive,
+//! which reopens a chunk that only holds failures). A job past `expires_at`
+//! reads as missing before DynamoDB's TTL deletes it. Base-table reads are strongly
 //! consistent; `list_jobs` reads the `by-owner` index, which is eventually
 //! consistent (DynamoDB offers nothing else on a GSI).
 
@@ -24,8 +26,10 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
+use ferry_core::ports::IDEMPOTENCY_TTL;
 use ferry_core::{
-    ChunkResults, Created, ItemResult, Job, JobId, JobStatus, JobStore, Progress, StoreError, Task, TaskMessage,
+    ChunkResults, Created, Idempotency, ItemResult, Job, JobId, JobStatus, JobStore, Progress, Recorded, StoreError,
+    Task, TaskMessage, WebhookState, WebhookStatus,
 };
 use std::collections::HashMap;
 use std::time::Duration;
@@ -34,10 +38,8 @@ use time::format_description::well_known::Rfc3339;
 
 type Item = HashMap<String, AttributeValue>;
 
-/// How long job and chunk items live before DynamoDB's TTL removes them.
-pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
-/// How long an idempotency key maps to its job.
-pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 3600);
+/// How long chunk items and jobs an upstream message creates live, unless configured.
+pub const DEFAULT_RETENTION: Duration = ferry_core::job::DEFAULT_RETENTION;
 /// Chunk results whose JSON is larger than this go to S3 (an item holds at most 400 KB).
 pub const INLINE_RESULTS_LIMIT: usize = 300 * 1024;
 
@@ -119,9 +121,22 @@ impl DynamoStore {
         }
         item.insert("created_at".into(), s(&rfc3339(job.created_at)));
         item.insert("updated_at".into(), s(&rfc3339(job.updated_at)));
+        if let Some(url) = &job.callback_url {
+            item.insert("callback_url".into(), s(url));
+        }
+        if let Some(deadline) = job.deadline {
+            item.insert("deadline".into(), s(&rfc3339(deadline)));
+        }
+        if let Some(webhook) = &job.webhook {
+            item.insert("webhook".into(), s(&serde_json::to_string(webhook).expect("webhook state serialises")));
+            item.insert("webhook_status".into(), s(webhook.status.as_str()));
+        }
+        if let Some(document) = &job.document {
+            item.insert("document".into(), s(document));
+        }
         item.insert("gsi1pk".into(), s(&format!("OWNER#{}", job.owner)));
         item.insert("gsi1sk".into(), s(&id));
-        item.insert("expires_at".into(), self.expiry(job.created_at));
+        item.insert("expires_at".into(), n(job.expires_at.unix_timestamp()));
         item
     }
 
@@ -165,15 +180,25 @@ impl DynamoStore {
         }
     }
 
-    /// Moves a job whose items are all accounted for to succeeded. Runs after
-    /// every chunk (new or already recorded), so a crash between counting the
-    /// last chunk and this step is healed when the message is redelivered.
-    async fn finish_if_complete(&self, id: JobId) -> Result<(), StoreError> {
-        let Some(job) = self.load(id).await? else { return Ok(()) };
+    /// Ends a job whose items are all accounted for: succeeded, or failed
+    /// when every item failed. Runs after every chunk (new or already
+    /// recorded), so a crash between counting the last chunk and this step is
+    /// healed when the message is redelivered. Returns the job as it stands.
+    async fn finish_if_complete(&self, id: JobId) -> Result<Option<Job>, StoreError> {
+        let Some(job) = self.load(id).await? else { return Ok(None) };
         if job.status.is_terminal() || !job.progress.is_complete() {
-            return Ok(());
+            return Ok(Some(job));
         }
-        self.set_status(id, JobStatus::Succeeded, None).await.map(drop)
+        let finished = if job.progress.done == 0 {
+            self.set_status(id, JobStatus::Failed, Some("every item failed")).await?
+        } else {
+            self.set_status(id, JobStatus::Succeeded, None).await?
+        };
+        // None: another writer finished it first.
+        match finished {
+            Some(job) => Ok(Some(job)),
+            None => self.load(id).await,
+        }
     }
 
     /// `SET status` (and `error`) unless the job is already final. Returns the
@@ -251,8 +276,8 @@ impl DynamoStore {
 
 #[async_trait]
 impl JobStore for DynamoStore {
-    async fn create_job(&self, job: &Job, idempotency_key: Option<&str>) -> Result<Created, StoreError> {
-        let Some(key) = idempotency_key else {
+    async fn create_job(&self, job: &Job, idempotency: Option<&Idempotency>) -> Result<Created, StoreError> {
+        let Some(idempotency) = idempotency else {
             if self.insert(job).await? {
                 return Ok(Created::New(job.clone()));
             }
@@ -263,11 +288,12 @@ impl JobStore for DynamoStore {
             };
         };
         let now = ferry_core::job::now();
-        let idem_key = idem_key(&job.owner, key);
+        let idem_key = idem_key(&job.owner, &idempotency.key);
         let mut idem: Item = HashMap::new();
         idem.insert("pk".into(), s(&idem_key));
         idem.insert("sk".into(), s(IDEM_SK));
         idem.insert("job_id".into(), s(&job.id.to_string()));
+        idem.insert("fingerprint".into(), s(&idempotency.fingerprint));
         idem.insert("expires_at".into(), n((now + IDEMPOTENCY_TTL).unix_timestamp()));
         // TTL deletion lags expiry by up to days: an expired record is free.
         let put_idem = Put::builder()
@@ -282,34 +308,14 @@ impl JobStore for DynamoStore {
             vec![TransactWriteItem::builder().put(put_idem).build(), TransactWriteItem::builder().put(put_job).build()];
         match self.transact(items).await? {
             None => Ok(Created::New(job.clone())),
-            Some(reasons) if failed(&reasons, 0) => {
-                let out = self
-                    .client
-                    .get_item()
-                    .table_name(&self.table)
-                    .key("pk", s(&idem_key))
-                    .key("sk", s(IDEM_SK))
-                    .consistent_read(true)
-                    .send()
-                    .await
-                    .map_err(|e| unavailable("GetItem", e))?;
-                let item = out
-                    .item
-                    .ok_or_else(|| StoreError::Unavailable(format!("idempotency record {idem_key} vanished")))?;
-                let id: JobId = get_s(&item, "job_id")?
-                    .parse()
-                    .map_err(|e| StoreError::Corrupt(format!("idempotency record {idem_key}: {e}")))?;
-                let existing = self.load(id).await?.ok_or_else(|| {
-                    StoreError::Corrupt(format!("idempotency record {idem_key}: job {id} is missing"))
-                })?;
-                Ok(Created::Existing(existing))
-            }
+            Some(reasons) if failed(&reasons, 0) => self.replay(&idem_key, idempotency).await,
             Some(_) => Err(StoreError::Unavailable(format!("job id {} is taken", job.id))),
         }
     }
 
     async fn get_job(&self, owner: &str, id: JobId) -> Result<Option<Job>, StoreError> {
-        Ok(self.load(id).await?.filter(|job| job.owner == owner))
+        let now = ferry_core::job::now();
+        Ok(self.load(id).await?.filter(|job| job.owner == owner && !job.is_expired(now)))
     }
 
     async fn get_results(&self, id: JobId, from_chunk: u32, max_chunks: u32) -> Result<Vec<ChunkResults>, StoreError> {
@@ -384,6 +390,7 @@ impl JobStore for DynamoStore {
         let mut job = Job::new(&message.owner, message.task, total, 0);
         job.id = id;
         job.status = JobStatus::Running;
+        job.retain_for(self.retention);
         if self.insert(&job).await? {
             return Ok(Some(job));
         }
@@ -394,7 +401,7 @@ impl JobStore for DynamoStore {
             .ok_or_else(|| StoreError::Unavailable(format!("job {id} vanished while beginning")))
     }
 
-    async fn complete_chunk(&self, id: JobId, chunk: u32, results: &[ItemResult]) -> Result<bool, StoreError> {
+    async fn complete_chunk(&self, id: JobId, chunk: u32, results: &[ItemResult]) -> Result<Recorded, StoreError> {
         let json = serde_json::to_string(results).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let ok = results.iter().filter(|r| r.is_ok()).count() as u32;
         let failed_items = results.len() as u32 - ok;
@@ -431,16 +438,109 @@ impl JobStore for DynamoStore {
             TransactWriteItem::builder().put(put_chunk).build(),
             TransactWriteItem::builder().update(count).build(),
         ];
-        let recorded = match self.transact(items).await? {
+        let counted = match self.transact(items).await? {
             None => true,
             // The chunk is already recorded: nothing to count, but the job may
             // still await its final status (a crash after the transaction).
             Some(reasons) if failed(&reasons, 0) => false,
             // The job is final or does not exist.
-            Some(_) => return Ok(false),
+            Some(_) => return Ok(Recorded { counted: false, job: self.load(id).await? }),
         };
-        self.finish_if_complete(id).await?;
-        Ok(recorded)
+        Ok(Recorded { counted, job: self.finish_if_complete(id).await? })
+    }
+
+    async fn set_split(&self, id: JobId, total: u32, chunks: u32) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(job_key(id)))
+            .update_expression("SET #total = :total, chunks = :chunks")
+            .condition_expression(
+                "#status IN (:queued, :running) AND (chunks = :zero OR (#total = :total AND chunks = :chunks))",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#total", "total")
+            .expression_attribute_values(":total", n(total))
+            .expression_attribute_values(":chunks", n(chunks))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":queued", s(JobStatus::Queued.as_str()))
+            .expression_attribute_values(":running", s(JobStatus::Running.as_str()))
+            .send()
+            .await;
+        conditional(result.map(drop), "UpdateItem")
+    }
+
+    async fn reopen_chunk(&self, id: JobId, chunk: u32) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(&job_pk(id)))
+            .key("sk", s(&chunk_sk(chunk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("GetItem", e))?;
+        let Some(item) = out.item else { return Ok(false) };
+        if get_n(&item, "ok")? > 0 {
+            return Ok(false);
+        }
+        let failed_items = get_n(&item, "failed")?;
+        let delete = aws_sdk_dynamodb::types::Delete::builder()
+            .table_name(&self.table)
+            .key("pk", s(&job_pk(id)))
+            .key("sk", s(&chunk_sk(chunk)))
+            .condition_expression("ok = :zero")
+            .expression_attribute_values(":zero", n(0))
+            .build()
+            .map_err(build_error)?;
+        let uncount = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(job_key(id)))
+            .update_expression(
+                "ADD failed :minus SET #status = :running, updated_at = :now REMOVE #error, webhook, webhook_status",
+            )
+            .condition_expression("attribute_exists(pk) AND #status <> :canceled")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#error", "error")
+            .expression_attribute_values(":minus", n(-i64::from(failed_items)))
+            .expression_attribute_values(":running", s(JobStatus::Running.as_str()))
+            .expression_attribute_values(":canceled", s(JobStatus::Canceled.as_str()))
+            .expression_attribute_values(":now", s(&rfc3339(ferry_core::job::now())))
+            .build()
+            .map_err(build_error)?;
+        let items = vec![
+            TransactWriteItem::builder().delete(delete).build(),
+            TransactWriteItem::builder().update(uncount).build(),
+        ];
+        Ok(self.transact(items).await?.is_none())
+    }
+
+    async fn update_webhook(
+        &self,
+        id: JobId,
+        expect: Option<WebhookStatus>,
+        next: Option<&WebhookState>,
+    ) -> Result<bool, StoreError> {
+        let mut request = self.client.update_item().table_name(&self.table).set_key(Some(job_key(id)));
+        request = match next {
+            Some(next) => request
+                .update_expression("SET webhook = :webhook, webhook_status = :next")
+                .expression_attribute_values(
+                    ":webhook",
+                    s(&serde_json::to_string(next).expect("webhook state serialises")),
+                )
+                .expression_attribute_values(":next", s(next.status.as_str())),
+            None => request.update_expression("REMOVE webhook, webhook_status"),
+        };
+        request = match expect {
+            Some(expect) => request
+                .condition_expression("webhook_status = :expect")
+                .expression_attribute_values(":expect", s(expect.as_str())),
+            None => request.condition_expression("attribute_exists(pk) AND attribute_not_exists(webhook_status)"),
+        };
+        conditional(request.send().await.map(drop), "UpdateItem")
     }
 
     async fn fail_job(&self, id: JobId, reason: &str) -> Result<(), StoreError> {
@@ -455,6 +555,7 @@ impl JobStore for DynamoStore {
         limit: u32,
     ) -> Result<Vec<Job>, StoreError> {
         let limit = limit as usize;
+        let now = ferry_core::job::now();
         let mut jobs = Vec::with_capacity(limit.min(100));
         let mut start = None;
         while jobs.len() < limit {
@@ -483,8 +584,9 @@ impl JobStore for DynamoStore {
             };
             let out = query.send().await.map_err(|e| unavailable("Query", e))?;
             for item in out.items() {
-                if jobs.len() < limit {
-                    jobs.push(job_from_item(item)?);
+                let job = job_from_item(item)?;
+                if jobs.len() < limit && !job.is_expired(now) {
+                    jobs.push(job);
                 }
             }
             match out.last_evaluated_key {
@@ -495,16 +597,19 @@ impl JobStore for DynamoStore {
         Ok(jobs)
     }
 
-    async fn cancel_job(&self, owner: &str, id: JobId) -> Result<Option<Job>, StoreError> {
+    async fn cancel_job(&self, owner: &str, id: JobId, reason: &str) -> Result<Option<Job>, StoreError> {
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(job_key(id)))
-            .update_expression("SET #status = :canceled, updated_at = :now")
-            .condition_expression("#owner = :owner AND #status IN (:queued, :running)")
+            .update_expression("SET #status = :canceled, updated_at = :now, #error = :reason")
+            .condition_expression("#owner = :owner AND #status IN (:queued, :running) AND expires_at > :epoch")
             .expression_attribute_names("#status", "status")
             .expression_attribute_names("#owner", "owner")
+            .expression_attribute_names("#error", "error")
+            .expression_attribute_values(":reason", s(reason))
+            .expression_attribute_values(":epoch", n(ferry_core::job::now().unix_timestamp()))
             .expression_attribute_values(":canceled", s(JobStatus::Canceled.as_str()))
             .expression_attribute_values(":owner", s(owner))
             .expression_attribute_values(":now", s(&rfc3339(ferry_core::job::now())))
@@ -525,6 +630,32 @@ impl JobStore for DynamoStore {
 }
 
 impl DynamoStore {
+    /// The job an idempotency record points to: the same request gets it
+    /// back, a different one is a mismatch.
+    async fn replay(&self, idem_key: &str, idempotency: &Idempotency) -> Result<Created, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(idem_key))
+            .key("sk", s(IDEM_SK))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("GetItem", e))?;
+        let item =
+            out.item.ok_or_else(|| StoreError::Unavailable(format!("idempotency record {idem_key} vanished")))?;
+        let id: JobId = get_s(&item, "job_id")?
+            .parse()
+            .map_err(|e| StoreError::Corrupt(format!("idempotency record {idem_key}: {e}")))?;
+        let existing = self
+            .load(id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("idempotency record {idem_key}: job {id} is missing")))?;
+        let same = get_opt_s(&item, "fingerprint")? == Some(idempotency.fingerprint.as_str());
+        Ok(if same { Created::Existing(existing) } else { Created::Mismatch(existing) })
+    }
+
     /// Runs a transaction. `Ok(None)`: it committed; `Ok(Some(codes))`: a
     /// condition failed, with one cancellation code per item (`"None"` for the
     /// items that were fine). Conflicts with concurrent transactions are
@@ -565,6 +696,19 @@ impl DynamoStore {
             delay *= 2;
         }
         unreachable!("the last attempt returns")
+    }
+}
+
+/// A conditional write's outcome: false when the condition did not hold.
+fn conditional<E, R>(result: Result<(), SdkError<E, R>>, operation: &str) -> Result<bool, StoreError>
+where
+    E: std::error::Error + aws_sdk_dynamodb::error::ProvideErrorMetadata + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    match result {
+        Ok(()) => Ok(true),
+        Err(e) if e.as_service_error().and_then(|s| s.code()) == Some("ConditionalCheckFailedException") => Ok(false),
+        Err(e) => Err(unavailable(operation, e)),
     }
 }
 
@@ -667,6 +811,23 @@ fn job_from_item(item: &Item) -> Result<Job, StoreError> {
             .map_err(|e| corrupt(format!("metadata: {e}")))?,
         created_at: timestamp("created_at")?,
         updated_at: timestamp("updated_at")?,
+        callback_url: get_opt_s(item, "callback_url")?.map(str::to_owned),
+        deadline: get_opt_s(item, "deadline")?
+            .map(|d| OffsetDateTime::parse(d, &Rfc3339).map_err(|e| corrupt(format!("deadline: {e}"))))
+            .transpose()?,
+        expires_at: match item.get("expires_at") {
+            Some(AttributeValue::N(t)) => t
+                .parse::<i64>()
+                .ok()
+                .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
+                .ok_or_else(|| corrupt(format!("expires_at = {t:?}")))?,
+            _ => return Err(corrupt("expires_at is missing".into())),
+        },
+        webhook: get_opt_s(item, "webhook")?
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|e| corrupt(format!("webhook: {e}")))?,
+        document: get_opt_s(item, "document")?.map(str::to_owned),
     })
 }
 

@@ -11,10 +11,10 @@ pub mod logging;
 mod s3;
 mod sqs;
 
-pub use dynamo::{DEFAULT_RETENTION, DynamoStore, IDEMPOTENCY_TTL, INLINE_RESULTS_LIMIT};
+pub use dynamo::{DEFAULT_RETENTION, DynamoStore, INLINE_RESULTS_LIMIT};
 pub use keys::DynamoKeyStore;
-pub use s3::{BlobError, S3Blobs};
-pub use sqs::{MAX_ENTRY_BYTES, SqsQueue};
+pub use s3::S3Blobs;
+pub use sqs::{MAX_ENTRY_BYTES, SqsDeadLetters, SqsQueue};
 
 pub use aws_config::SdkConfig;
 

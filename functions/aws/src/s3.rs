@@ -1,21 +1,13 @@
 //! S3 objects: plain get/put and presigned uploads.
 
 use crate::describe;
+use async_trait::async_trait;
 use aws_config::SdkConfig;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
+use ferry_core::{BlobError, BlobStore};
 use std::time::Duration;
 use time::OffsetDateTime;
-
-#[derive(Debug, thiserror::Error)]
-pub enum BlobError {
-    /// Network, throttling, permissions: the call did not go through.
-    #[error("blob store unavailable: {0}")]
-    Unavailable(String),
-    /// A request that can never succeed (e.g. a presign expiry over 7 days).
-    #[error("invalid blob request: {0}")]
-    Invalid(String),
-}
 
 /// One bucket's objects.
 #[derive(Clone, Debug)]
@@ -86,5 +78,51 @@ impl S3Blobs {
             .await
             .map_err(|e| BlobError::Unavailable(format!("presign PutObject {key}: {}", describe(&e))))?;
         Ok((request.uri().to_string(), expires_at))
+    }
+}
+
+#[async_trait]
+impl BlobStore for S3Blobs {
+    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: Option<&str>) -> Result<(), BlobError> {
+        S3Blobs::put(self, key, bytes, content_type).await
+    }
+
+    async fn get(&self, key: &str, max_bytes: u64) -> Result<Option<Vec<u8>>, BlobError> {
+        match self.size(key).await? {
+            None => Ok(None),
+            Some(size) if size > max_bytes => Err(BlobError::TooLarge(size)),
+            Some(_) => S3Blobs::get(self, key).await,
+        }
+    }
+
+    async fn size(&self, key: &str) -> Result<Option<u64>, BlobError> {
+        match self.client.head_object().bucket(&self.bucket).key(key).send().await {
+            Ok(out) => Ok(Some(out.content_length.unwrap_or(0).max(0) as u64)),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(None),
+            Err(e) => Err(BlobError::Unavailable(format!("HeadObject {key}: {}", describe(&e)))),
+        }
+    }
+
+    /// A presigned PUT with the content type and the exact length signed in:
+    /// S3 refuses an upload of any other type or size.
+    async fn upload_url(
+        &self,
+        key: &str,
+        content_type: &str,
+        max_bytes: u64,
+        ttl: Duration,
+    ) -> Result<Option<String>, BlobError> {
+        let presigning = PresigningConfig::expires_in(ttl).map_err(|e| BlobError::Invalid(describe(&e)))?;
+        let request = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .content_length(max_bytes as i64)
+            .presigned(presigning)
+            .await
+            .map_err(|e| BlobError::Unavailable(format!("presign PutObject {key}: {}", describe(&e))))?;
+        Ok(Some(request.uri().to_string()))
     }
 }

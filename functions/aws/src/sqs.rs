@@ -9,7 +9,7 @@ use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::{
     DeleteMessageBatchRequestEntry, MessageAttributeValue, MessageSystemAttributeName, SendMessageBatchRequestEntry,
 };
-use ferry_core::{QueueError, TaskMessage, TaskQueue};
+use ferry_core::{DeadLetter, DeadLetterQueue, QueueError, TaskMessage, TaskQueue, WebhookMessage};
 use std::collections::HashMap;
 use std::sync::RwLock;
 use std::time::Duration;
@@ -301,5 +301,96 @@ impl TaskQueue for SqsQueue {
     async fn send(&self, messages: &[TaskMessage]) -> Result<(), QueueError> {
         let trace_id = self.trace_id.read().unwrap_or_else(|e| e.into_inner()).clone();
         self.send_traced(messages, trace_id.as_deref()).await
+    }
+
+    /// One `SendMessage` with `DelaySeconds` (rounded up; SQS allows 0–900).
+    async fn send_webhook(&self, message: &WebhookMessage, delay: Duration) -> Result<(), QueueError> {
+        let delay = delay.as_millis().div_ceil(1000).min(900) as i32;
+        let attribute = |value: String| {
+            MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value(value)
+                .build()
+                .map_err(|e| QueueError(describe(&e)))
+        };
+        self.client
+            .send_message()
+            .queue_url(&self.queue_url)
+            .message_body(message.to_json())
+            .delay_seconds(delay)
+            .message_attributes("job_id", attribute(message.job_id.to_string())?)
+            .message_attributes("kind", attribute("webhook".into())?)
+            .send()
+            .await
+            .map_err(|e| QueueError(format!("SendMessage: {}", describe(&e))))?;
+        Ok(())
+    }
+}
+
+/// The dead-letter queue, with the jobs queue its letters are redriven to.
+#[derive(Debug)]
+pub struct SqsDeadLetters {
+    dlq: SqsQueue,
+    jobs_queue_url: String,
+}
+
+/// How long `list` hides the letters it read (SQS cannot peek).
+const LIST_VISIBILITY_SECS: i32 = 30;
+
+impl SqsDeadLetters {
+    pub fn new(config: &SdkConfig, dlq_url: impl Into<String>, jobs_queue_url: impl Into<String>) -> Self {
+        SqsDeadLetters { dlq: SqsQueue::new(config, dlq_url), jobs_queue_url: jobs_queue_url.into() }
+    }
+}
+
+#[async_trait]
+impl DeadLetterQueue for SqsDeadLetters {
+    /// Receives up to `max` letters, hiding them for 30 s; each carries its
+    /// receipt handle for `redrive`.
+    async fn list(&self, max: u32) -> Result<Vec<DeadLetter>, QueueError> {
+        let mut letters: Vec<DeadLetter> = Vec::new();
+        while letters.len() < max as usize {
+            let out = self
+                .dlq
+                .client
+                .receive_message()
+                .queue_url(&self.dlq.queue_url)
+                .max_number_of_messages((max as usize - letters.len()).min(10) as i32)
+                .visibility_timeout(LIST_VISIBILITY_SECS)
+                .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+                .send()
+                .await
+                .map_err(|e| QueueError(format!("ReceiveMessage: {}", describe(&e))))?;
+            let messages = out.messages.unwrap_or_default();
+            if messages.is_empty() {
+                break;
+            }
+            for m in messages {
+                let receive_count = m
+                    .attributes()
+                    .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+                    .and_then(|c| c.parse().ok())
+                    .unwrap_or(0);
+                letters.push(DeadLetter {
+                    handle: m.receipt_handle.unwrap_or_default(),
+                    message_id: m.message_id.unwrap_or_default(),
+                    body: m.body.unwrap_or_default(),
+                    receive_count,
+                });
+            }
+        }
+        Ok(letters)
+    }
+
+    async fn redrive(&self, letter: &DeadLetter) -> Result<(), QueueError> {
+        self.dlq
+            .client
+            .send_message()
+            .queue_url(&self.jobs_queue_url)
+            .message_body(&letter.body)
+            .send()
+            .await
+            .map_err(|e| QueueError(format!("SendMessage: {}", describe(&e))))?;
+        self.dlq.delete(std::slice::from_ref(&letter.handle)).await
     }
 }

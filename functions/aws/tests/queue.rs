@@ -20,6 +20,7 @@ async fn drop_queue(queue: &SqsQueue) {
 fn messages(job: &Job, n: u32, text: &str) -> Vec<TaskMessage> {
     (0..n)
         .map(|chunk| TaskMessage {
+            document: None,
             v: 1,
             job_id: job.id,
             owner: job.owner.clone(),
@@ -130,4 +131,50 @@ async fn change_visibility_redelivers() {
     assert_eq!(again[0].attributes.get("ApproximateReceiveCount").map(String::as_str), Some("2"));
     assert!(!again[0].message_attributes.contains_key("trace_id"), "no trace id unless one is set");
     drop_queue(&queue).await;
+}
+
+#[tokio::test]
+async fn dead_letters_are_listed_and_redriven_to_the_jobs_queue() {
+    let Some(env) = common::env().await else { return };
+    let dlq = fresh_queue(&env, "dlq").await;
+    let dlq_arn = dlq
+        .client()
+        .get_queue_attributes()
+        .queue_url(dlq.queue_url())
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+        .clone();
+    let jobs = fresh_queue(&env, "jobs").await;
+    let policy = format!(r#"{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":"1"}}"#);
+    jobs.client()
+        .set_queue_attributes()
+        .queue_url(jobs.queue_url())
+        .attributes(aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy, policy)
+        .send()
+        .await
+        .unwrap();
+    let job = Job::new(&common::owner("dlq"), Task::Sentiment, 1, 1);
+    jobs.send(&messages(&job, 1, "poison")).await.unwrap();
+
+    // One delivery that fails (made visible again), then SQS dead-letters it.
+    let first = jobs.receive(10, 1).await.unwrap();
+    assert_eq!(first.len(), 1);
+    jobs.change_visibility(first[0].receipt_handle.as_deref().unwrap(), 0).await.unwrap();
+    assert!(jobs.receive(10, 1).await.unwrap().is_empty(), "moved to the dead-letter queue");
+
+    let letters = ferry_aws::SqsDeadLetters::new(&env.config, dlq.queue_url(), jobs.queue_url());
+    let listed = ferry_core::DeadLetterQueue::list(&letters, 10).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert!(listed[0].body.contains(&job.id.to_string()));
+    ferry_core::DeadLetterQueue::redrive(&letters, &listed[0]).await.unwrap();
+    let back = jobs.receive(10, 1).await.unwrap();
+    assert_eq!(back.len(), 1, "back on the jobs queue");
+    assert_eq!(back[0].body.as_deref(), Some(listed[0].body.as_str()));
+    assert!(ferry_core::DeadLetterQueue::list(&letters, 10).await.unwrap().is_empty(), "gone from the DLQ");
+    drop_queue(&jobs).await;
+    drop_queue(&dlq).await;
 }

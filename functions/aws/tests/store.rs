@@ -3,7 +3,7 @@
 mod common;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use ferry_core::{Created, Item, ItemResult, Job, JobId, JobStatus, JobStore, Task, TaskMessage};
+use ferry_core::{Created, Idempotency, Item, ItemResult, Job, JobId, JobStatus, JobStore, Task, TaskMessage};
 use std::sync::Arc;
 
 fn results(range: std::ops::Range<u32>) -> Vec<ItemResult> {
@@ -18,8 +18,13 @@ fn results(range: std::ops::Range<u32>) -> Vec<ItemResult> {
         .collect()
 }
 
+fn idem(key: &str) -> Idempotency {
+    Idempotency { key: key.into(), fingerprint: "same-request".into() }
+}
+
 fn message(job: &Job, chunk: u32, items: std::ops::Range<u32>) -> TaskMessage {
     TaskMessage {
+        document: None,
         v: 1,
         job_id: job.id,
         owner: job.owner.clone(),
@@ -50,9 +55,9 @@ async fn create_get_and_owner_scoping() {
     assert_eq!(store.get_job(&owner, job.id).await.unwrap(), Some(job.clone()));
     assert_eq!(store.get_job("mallory", job.id).await.unwrap(), None);
     assert_eq!(store.get_job(&owner, JobId::new()).await.unwrap(), None);
-    assert_eq!(store.cancel_job("mallory", job.id).await.unwrap(), None);
-    assert_eq!(store.cancel_job(&owner, JobId::new()).await.unwrap(), None);
-    let canceled = store.cancel_job(&owner, job.id).await.unwrap().unwrap();
+    assert_eq!(store.cancel_job("mallory", job.id, "test").await.unwrap(), None);
+    assert_eq!(store.cancel_job(&owner, JobId::new(), "test").await.unwrap(), None);
+    let canceled = store.cancel_job(&owner, job.id, "test").await.unwrap().unwrap();
     assert_eq!(canceled.status, JobStatus::Canceled);
     assert_eq!(canceled.metadata, job.metadata);
 }
@@ -63,15 +68,15 @@ async fn idempotency_key_returns_the_same_job() {
     let store = env.store();
     let owner = common::owner("idem");
     let first = Job::new(&owner, Task::Sentiment, 1, 1);
-    assert_eq!(store.create_job(&first, Some("key-1")).await.unwrap(), Created::New(first.clone()));
+    assert_eq!(store.create_job(&first, Some(&idem("key-1"))).await.unwrap(), Created::New(first.clone()));
     let second = Job::new(&owner, Task::Sentiment, 1, 1);
-    assert_eq!(store.create_job(&second, Some("key-1")).await.unwrap(), Created::Existing(first.clone()));
+    assert_eq!(store.create_job(&second, Some(&idem("key-1"))).await.unwrap(), Created::Existing(first.clone()));
     assert_eq!(store.get_job(&owner, second.id).await.unwrap(), None, "the duplicate was not stored");
     // Another key, or another owner with the same key: new jobs.
     let third = Job::new(&owner, Task::Sentiment, 1, 1);
-    assert_eq!(store.create_job(&third, Some("key-2")).await.unwrap(), Created::New(third.clone()));
+    assert_eq!(store.create_job(&third, Some(&idem("key-2"))).await.unwrap(), Created::New(third.clone()));
     let other = Job::new(&common::owner("idem-other"), Task::Sentiment, 1, 1);
-    assert_eq!(store.create_job(&other, Some("key-1")).await.unwrap(), Created::New(other.clone()));
+    assert_eq!(store.create_job(&other, Some(&idem("key-1"))).await.unwrap(), Created::New(other.clone()));
 
     let idem = raw_item(&env, &format!("IDEM#{owner}#key-1"), "IDEM").await;
     assert_eq!(idem["job_id"].as_s().unwrap(), &first.id.to_string());
@@ -83,9 +88,10 @@ async fn idempotency_key_returns_the_same_job() {
 async fn ttl_attributes_are_set() {
     let Some(env) = common::env().await else { return };
     let store = env.store().with_retention(std::time::Duration::from_secs(7 * 24 * 3600));
-    let job = Job::new(&common::owner("ttl"), Task::Sentiment, 10, 2);
+    let mut job = Job::new(&common::owner("ttl"), Task::Sentiment, 10, 2);
+    job.retain_for(std::time::Duration::from_secs(7 * 24 * 3600));
     store.create_job(&job, None).await.unwrap();
-    assert!(store.complete_chunk(job.id, 1, &results(5..10)).await.unwrap());
+    assert!(store.complete_chunk(job.id, 1, &results(5..10)).await.unwrap().counted);
 
     let raw = raw_item(&env, &format!("JOB#{}", job.id), "JOB").await;
     assert_eq!(epoch(&raw), job.created_at.unix_timestamp() + 7 * 24 * 3600);
@@ -110,16 +116,16 @@ async fn chunks_count_once_and_the_job_succeeds() {
     assert_eq!(running.status, JobStatus::Running);
     assert!(running.updated_at >= job.updated_at);
 
-    assert!(store.complete_chunk(job.id, 0, &results(0..5)).await.unwrap());
+    assert!(store.complete_chunk(job.id, 0, &results(0..5)).await.unwrap().counted);
     let half = store.get_job(&owner, job.id).await.unwrap().unwrap();
     assert_eq!((half.status, half.progress.done, half.progress.failed), (JobStatus::Running, 4, 1));
-    assert!(store.complete_chunk(job.id, 1, &results(5..10)).await.unwrap());
+    assert!(store.complete_chunk(job.id, 1, &results(5..10)).await.unwrap().counted);
     let done = store.get_job(&owner, job.id).await.unwrap().unwrap();
     assert_eq!((done.status, done.progress.done, done.progress.failed), (JobStatus::Succeeded, 8, 2));
 
     // Redelivery after success changes nothing.
-    assert!(!store.complete_chunk(job.id, 1, &results(5..10)).await.unwrap());
-    assert!(!store.complete_chunk(job.id, 0, &results(0..5)).await.unwrap());
+    assert!(!store.complete_chunk(job.id, 1, &results(5..10)).await.unwrap().counted);
+    assert!(!store.complete_chunk(job.id, 0, &results(0..5)).await.unwrap().counted);
     assert_eq!(store.begin(&message(&job, 1, 5..10), true).await.unwrap().unwrap(), done);
     assert_eq!(store.get_job(&owner, job.id).await.unwrap().unwrap(), done);
 
@@ -154,7 +160,7 @@ async fn racing_workers_count_a_chunk_once() {
             .collect();
         let mut recorded = 0;
         for task in tasks {
-            recorded += u32::from(task.await.unwrap());
+            recorded += u32::from(task.await.unwrap().counted);
         }
         assert_eq!(recorded, 1, "exactly one worker records the chunk");
         let after = store.get_job(&owner, job.id).await.unwrap().unwrap();
@@ -199,7 +205,7 @@ async fn a_crash_before_the_final_status_is_healed_by_redelivery() {
         .send()
         .await
         .unwrap();
-    assert!(!store.complete_chunk(job.id, 0, &results(0..5)).await.unwrap(), "nothing recorded twice");
+    assert!(!store.complete_chunk(job.id, 0, &results(0..5)).await.unwrap().counted, "nothing recorded twice");
     let healed = store.get_job(&owner, job.id).await.unwrap().unwrap();
     assert_eq!((healed.status, healed.progress.done, healed.progress.failed), (JobStatus::Succeeded, 4, 1));
 }
@@ -213,21 +219,21 @@ async fn status_never_moves_backwards() {
     // fail after succeed: a no-op.
     let job = Job::new(&owner, Task::Sentiment, 5, 1);
     store.create_job(&job, None).await.unwrap();
-    assert!(store.complete_chunk(job.id, 0, &results(0..5)).await.unwrap());
+    assert!(store.complete_chunk(job.id, 0, &results(0..5)).await.unwrap().counted);
     store.fail_job(job.id, "too late").await.unwrap();
     let after = store.get_job(&owner, job.id).await.unwrap().unwrap();
     assert_eq!((after.status, after.error), (JobStatus::Succeeded, None));
-    assert_eq!(store.cancel_job(&owner, job.id).await.unwrap().unwrap().status, JobStatus::Succeeded);
+    assert_eq!(store.cancel_job(&owner, job.id, "test").await.unwrap().unwrap().status, JobStatus::Succeeded);
 
     // begin after cancel keeps canceled; a chunk after cancel is not recorded.
     let job = Job::new(&owner, Task::Sentiment, 5, 1);
     store.create_job(&job, None).await.unwrap();
-    assert_eq!(store.cancel_job(&owner, job.id).await.unwrap().unwrap().status, JobStatus::Canceled);
+    assert_eq!(store.cancel_job(&owner, job.id, "test").await.unwrap().unwrap().status, JobStatus::Canceled);
     assert_eq!(store.begin(&message(&job, 0, 0..5), true).await.unwrap().unwrap().status, JobStatus::Canceled);
-    assert!(!store.complete_chunk(job.id, 0, &results(0..5)).await.unwrap());
+    assert!(!store.complete_chunk(job.id, 0, &results(0..5)).await.unwrap().counted);
     store.fail_job(job.id, "late").await.unwrap();
     let after = store.get_job(&owner, job.id).await.unwrap().unwrap();
-    assert_eq!((after.status, after.progress.done, after.error), (JobStatus::Canceled, 0, None));
+    assert_eq!((after.status, after.progress.done, after.error.as_deref()), (JobStatus::Canceled, 0, Some("test")));
     assert!(store.get_results(job.id, 0, 10).await.unwrap().is_empty());
 
     // fail keeps its reason; cancel after fail keeps failed.
@@ -235,14 +241,14 @@ async fn status_never_moves_backwards() {
     store.create_job(&job, None).await.unwrap();
     store.begin(&message(&job, 0, 0..5), true).await.unwrap().unwrap();
     store.fail_job(job.id, "model crashed").await.unwrap();
-    let failed = store.cancel_job(&owner, job.id).await.unwrap().unwrap();
+    let failed = store.cancel_job(&owner, job.id, "test").await.unwrap().unwrap();
     assert_eq!((failed.status, failed.error.as_deref()), (JobStatus::Failed, Some("model crashed")));
-    assert!(!store.complete_chunk(job.id, 0, &results(0..5)).await.unwrap());
+    assert!(!store.complete_chunk(job.id, 0, &results(0..5)).await.unwrap().counted);
 
     // Unknown jobs: failing or completing them creates nothing.
     let ghost = JobId::new();
     store.fail_job(ghost, "nope").await.unwrap();
-    assert!(!store.complete_chunk(ghost, 0, &results(0..1)).await.unwrap());
+    assert!(!store.complete_chunk(ghost, 0, &results(0..1)).await.unwrap().counted);
 }
 
 #[tokio::test]
@@ -277,7 +283,7 @@ async fn large_results_round_trip_via_s3() {
     let big: Vec<ItemResult> =
         (0..4).map(|i| ItemResult::ok(i, serde_json::json!({"text": "é\"x".repeat(40_000)}))).collect();
     assert!(serde_json::to_string(&big).unwrap().len() > 400 * 1024);
-    assert!(store.complete_chunk(job.id, 0, &big).await.unwrap());
+    assert!(store.complete_chunk(job.id, 0, &big).await.unwrap().counted);
 
     let raw = raw_item(&env, &format!("JOB#{}", job.id), "CHUNK#0000000000").await;
     assert!(!raw.contains_key("results"));
@@ -332,4 +338,49 @@ async fn list_jobs_newest_first_with_paging_and_status_filter() {
     assert_eq!(queued.iter().map(|j| j.id).collect::<Vec<_>>(), vec![ids[6], ids[4], ids[2], ids[0]]);
     assert!(store.list_jobs(&owner, Some(JobStatus::Succeeded), None, 10).await.unwrap().is_empty());
     assert!(store.list_jobs(&owner, None, None, 0).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn webhook_claims_redrive_reopening_and_document_splits() {
+    let Some(env) = common::env().await else { return };
+    let store = env.store();
+    let owner = common::owner("hooks");
+    let job = Job::new(&owner, Task::Sentiment, 10, 2);
+    store.create_job(&job, None).await.unwrap();
+
+    // One claim wins; a stale status does not move the state.
+    let pending =
+        ferry_core::WebhookState { status: ferry_core::WebhookStatus::Pending, attempts: 0, last_error: None };
+    assert!(store.update_webhook(job.id, None, Some(&pending)).await.unwrap());
+    assert!(!store.update_webhook(job.id, None, Some(&pending)).await.unwrap(), "claimed once");
+    let delivered =
+        ferry_core::WebhookState { status: ferry_core::WebhookStatus::Delivered, attempts: 1, ..pending.clone() };
+    assert!(!store.update_webhook(job.id, Some(ferry_core::WebhookStatus::Failed), Some(&delivered)).await.unwrap());
+    assert!(store.update_webhook(job.id, Some(ferry_core::WebhookStatus::Pending), Some(&delivered)).await.unwrap());
+    assert_eq!(store.get_job(&owner, job.id).await.unwrap().unwrap().webhook, Some(delivered));
+    assert!(!store.update_webhook(JobId::new(), None, Some(&pending)).await.unwrap(), "no such job");
+
+    // A chunk of give-up failures is reopened: uncounted, job running again.
+    let failures: Vec<ItemResult> = (0..5).map(|i| ItemResult::failed(i, "gave up")).collect();
+    store.complete_chunk(job.id, 0, &failures).await.unwrap();
+    let done = store.complete_chunk(job.id, 1, &results(5..10)).await.unwrap().job.unwrap();
+    assert_eq!((done.status, done.progress.failed), (JobStatus::Succeeded, 6));
+    assert!(!store.reopen_chunk(job.id, 1).await.unwrap(), "a chunk with results is kept");
+    assert!(store.reopen_chunk(job.id, 0).await.unwrap());
+    assert!(!store.reopen_chunk(job.id, 0).await.unwrap(), "only once");
+    let reopened = store.get_job(&owner, job.id).await.unwrap().unwrap();
+    assert_eq!((reopened.status, reopened.progress.done, reopened.progress.failed), (JobStatus::Running, 4, 1));
+    assert_eq!(reopened.webhook, None, "the next final status notifies again");
+    let finished = store.complete_chunk(job.id, 0, &results(0..5)).await.unwrap();
+    assert!(finished.counted);
+    assert_eq!(finished.job.unwrap().progress, ferry_core::Progress { total: 10, done: 8, failed: 2 });
+
+    // A document job is not complete before its split, and splits once.
+    let doc = Job::new(&owner, Task::Sentiment, 0, 0);
+    store.create_job(&doc, None).await.unwrap();
+    assert!(store.set_split(doc.id, 130, 3).await.unwrap());
+    assert!(store.set_split(doc.id, 130, 3).await.unwrap(), "the same split again is fine");
+    assert!(!store.set_split(doc.id, 131, 3).await.unwrap(), "a different one is not");
+    let split = store.get_job(&owner, doc.id).await.unwrap().unwrap();
+    assert_eq!((split.progress.total, split.chunks, split.status), (130, 3, JobStatus::Queued));
 }

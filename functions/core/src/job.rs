@@ -119,8 +119,10 @@ pub struct Progress {
 }
 
 impl Progress {
+    /// Every item accounted for. A job with no items yet (a document not
+    /// split) is not complete.
     pub fn is_complete(&self) -> bool {
-        self.done + self.failed >= self.total
+        self.total > 0 && self.done + self.failed >= self.total
     }
 }
 
@@ -142,6 +144,54 @@ pub struct Job {
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+    /// Where the terminal summary is POSTed (checked by [`crate::callback`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback_url: Option<String>,
+    /// Work not done by then is skipped and the job ends canceled.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+    pub deadline: Option<OffsetDateTime>,
+    /// After this the job reads as missing, whether or not the store has
+    /// deleted it yet.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// Delivery of the callback, once the job is final.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<WebhookState>,
+    /// A JSONL document holding the inputs (the worker splits it), instead of
+    /// inputs carried in the messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document: Option<String>,
+}
+
+/// How long records live unless configured otherwise.
+pub const DEFAULT_RETENTION: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WebhookStatus {
+    /// Queued or being retried.
+    Pending,
+    Delivered,
+    /// Given up after the last attempt.
+    Failed,
+}
+
+impl WebhookStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebhookStatus::Pending => "pending",
+            WebhookStatus::Delivered => "delivered",
+            WebhookStatus::Failed => "failed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookState {
+    pub status: WebhookStatus,
+    pub attempts: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
 }
 
 impl Job {
@@ -158,8 +208,65 @@ impl Job {
             metadata: None,
             created_at: now,
             updated_at: now,
+            callback_url: None,
+            deadline: None,
+            expires_at: whole_seconds(now + DEFAULT_RETENTION),
+            webhook: None,
+            document: None,
         }
     }
+
+    /// Keeps the job for `retention` from its creation (to the second, as
+    /// stores keep expiry times).
+    pub fn retain_for(&mut self, retention: std::time::Duration) {
+        self.expires_at = whole_seconds(self.created_at + retention);
+    }
+
+    /// Past its retention: reads as missing.
+    pub fn is_expired(&self, now: OffsetDateTime) -> bool {
+        now >= self.expires_at
+    }
+
+    /// Past its deadline without having finished.
+    pub fn is_overdue(&self, now: OffsetDateTime) -> bool {
+        !self.status.is_terminal() && self.deadline.is_some_and(|d| now >= d)
+    }
+
+    /// What clients see of a job (the API's view and the webhook's payload),
+    /// without results.
+    pub fn summary(&self) -> serde_json::Value {
+        let rfc3339 = |t: OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).ok();
+        let mut v = serde_json::json!({
+            "id": self.id,
+            "task": self.task,
+            "status": self.status,
+            "progress": self.progress,
+            "created_at": rfc3339(self.created_at),
+            "updated_at": rfc3339(self.updated_at),
+            "expires_at": rfc3339(self.expires_at),
+            "results_url": format!("/v1/jobs/{}/results", self.id),
+        });
+        if let Some(error) = &self.error {
+            v["error"] = serde_json::json!(error);
+        }
+        if let Some(metadata) = &self.metadata {
+            v["metadata"] = metadata.clone();
+        }
+        if let Some(deadline) = self.deadline {
+            v["deadline"] = serde_json::json!(rfc3339(deadline));
+        }
+        if let Some(url) = &self.callback_url {
+            v["callback_url"] = serde_json::json!(url);
+        }
+        if let Some(webhook) = &self.webhook {
+            v["webhook"] = serde_json::json!(webhook);
+        }
+        v
+    }
+}
+
+fn whole_seconds(t: OffsetDateTime) -> OffsetDateTime {
+    t.replace_nanosecond(0).unwrap_or(t)
 }
 
 /// Wall-clock now, truncated to milliseconds so it survives every store's

@@ -23,6 +23,15 @@ pub struct Limits {
     /// All request header names and values together, in bytes (431 above).
     /// API Gateway allows 10 KB; this is the same order for `ferry serve`.
     pub max_header_bytes: usize,
+    /// How long jobs and their results are kept (`FERRY_RETENTION_DAYS`);
+    /// after that they read as 404.
+    pub retention: Duration,
+    /// A document sent in the body of `PUT /v1/documents/{id}`.
+    pub max_direct_upload_bytes: u64,
+    /// A document uploaded through a presigned URL.
+    pub max_document_bytes: u64,
+    /// Longest `Cancel-After` / `deadline` from now.
+    pub max_deadline: Duration,
 }
 
 impl Default for Limits {
@@ -35,6 +44,10 @@ impl Default for Limits {
             sentiment_wait: Duration::from_secs(20),
             inline_results: 1_000,
             max_header_bytes: 16 * 1024,
+            retention: crate::job::DEFAULT_RETENTION,
+            max_direct_upload_bytes: 5 * 1024 * 1024,
+            max_document_bytes: 64 * 1024 * 1024,
+            max_deadline: Duration::from_secs(7 * 24 * 3600),
         }
     }
 }

@@ -13,13 +13,19 @@ pub const MAX_MESSAGE_BYTES: usize = 200 * 1024;
 pub const MAX_ITEMS_PER_MESSAGE: usize = 64;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TaskMessage {
     pub v: u32,
     pub job_id: JobId,
     pub owner: String,
     pub task: Task,
     pub chunk: u32,
+    /// The items themselves, or
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub items: Vec<Item>,
+    /// a JSONL document the worker splits into chunk messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document: Option<DocumentRef>,
     /// Item count of the whole job. Only needed when an upstream system puts a
     /// message on the queue for a job the API never created.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -27,9 +33,17 @@ pub struct TaskMessage {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Item {
     pub i: u32,
     pub text: String,
+}
+
+/// Where a document job's inputs are: a key in the blob store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentRef {
+    pub key: String,
 }
 
 /// A message that can never succeed: acknowledge it and fail its job.
@@ -58,8 +72,13 @@ impl TaskMessage {
         }
         let message: TaskMessage =
             serde_json::from_value(value).map_err(|e| poison(format!("malformed message: {e}")))?;
-        if message.items.is_empty() {
-            return Err(poison("message has no items".into()));
+        match (message.items.len(), &message.document) {
+            (0, None) => return Err(poison("message has no items".into())),
+            (n, Some(_)) if n > 0 => return Err(poison("a message has items or a document, not both".into())),
+            (n, _) if n > MAX_ITEMS_PER_MESSAGE => {
+                return Err(poison(format!("message has {n} items; at most {MAX_ITEMS_PER_MESSAGE}")));
+            }
+            _ => {}
         }
         Ok(message)
     }
@@ -117,8 +136,75 @@ fn message(job: &Job, chunk: u32, items: Vec<Item>) -> TaskMessage {
         task: job.task,
         chunk,
         items,
+        document: None,
         total: None,
     }
+}
+
+/// The message that asks the worker to split a document job.
+pub fn document_message(job: &Job, key: &str) -> TaskMessage {
+    TaskMessage {
+        v: MESSAGE_VERSION,
+        job_id: job.id,
+        owner: job.owner.clone(),
+        task: job.task,
+        chunk: 0,
+        items: Vec::new(),
+        document: Some(DocumentRef { key: key.to_owned() }),
+        total: None,
+    }
+}
+
+/// Where an owner's upload `document_id` lives in the blob store:
+/// `uploads/<owner, percent-encoded>/<document_id>`. The owner is part of the
+/// key, so a document id alone never reaches someone else's upload.
+pub fn upload_key(owner: &str, document_id: &str) -> String {
+    format!("{}{document_id}", upload_prefix(owner))
+}
+
+pub fn upload_prefix(owner: &str) -> String {
+    let mut encoded = String::with_capacity(owner.len());
+    for b in owner.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_') {
+            encoded.push(b as char);
+        } else {
+            encoded.push_str(&format!("%{b:02X}"));
+        }
+    }
+    format!("uploads/{encoded}/")
+}
+
+/// Reads a JSONL document of inputs: one JSON string or `{"text": …}` per
+/// line; blank lines are skipped. Any other line makes the whole document
+/// unusable, with the line number in the reason.
+pub fn parse_jsonl(bytes: &[u8], max_inputs: usize, max_text_bytes: usize) -> Result<Vec<String>, String> {
+    let text = std::str::from_utf8(bytes).map_err(|e| format!("document is not UTF-8: {e}"))?;
+    let mut texts = Vec::new();
+    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let value: serde_json::Value =
+            serde_json::from_str(line).map_err(|e| format!("line {}: not JSON: {e}", n + 1))?;
+        let input = match value {
+            serde_json::Value::String(s) => s,
+            serde_json::Value::Object(mut o) if o.len() == 1 && o.get("text").is_some_and(|t| t.is_string()) => {
+                match o.remove("text") {
+                    Some(serde_json::Value::String(s)) => s,
+                    _ => unreachable!("checked above"),
+                }
+            }
+            _ => return Err(format!("line {}: expected a JSON string or {{\"text\": \"…\"}}", n + 1)),
+        };
+        if input.len() > max_text_bytes {
+            return Err(format!("line {}: text is {} bytes; at most {max_text_bytes}", n + 1, input.len()));
+        }
+        if texts.len() == max_inputs {
+            return Err(format!("document has more than {max_inputs} inputs"));
+        }
+        texts.push(input);
+    }
+    if texts.is_empty() {
+        return Err("document has no inputs".into());
+    }
+    Ok(texts)
 }
 
 /// The job a raw body names, even when the body is otherwise unusable.
@@ -178,5 +264,35 @@ mod tests {
         let mut v = serde_json::to_value(&msg).unwrap();
         v["items"] = serde_json::json!([]);
         assert!(TaskMessage::parse(&v.to_string()).is_err());
+
+        let mut v = serde_json::to_value(&msg).unwrap();
+        v["extra"] = 1.into();
+        assert!(TaskMessage::parse(&v.to_string()).unwrap_err().reason.contains("unknown field"));
+
+        let mut v = serde_json::to_value(&msg).unwrap();
+        v["document"] = serde_json::json!({"key": "uploads/a/b"});
+        assert!(TaskMessage::parse(&v.to_string()).unwrap_err().reason.contains("not both"));
+
+        let doc = document_message(&job(), "uploads/alice/d1");
+        assert_eq!(TaskMessage::parse(&doc.to_json()).unwrap(), doc);
+    }
+
+    #[test]
+    fn upload_keys_keep_owners_apart() {
+        assert_eq!(upload_key("alice", "d1"), "uploads/alice/d1");
+        assert_eq!(upload_key("auth0|a/b", "d1"), "uploads/auth0%7Ca%2Fb/d1");
+        assert_ne!(upload_prefix("a/b"), upload_prefix("a%2Fb"));
+        assert!(!upload_key("..", "x").contains("/../"));
+    }
+
+    #[test]
+    fn jsonl_documents_are_read_line_by_line() {
+        let doc = b"\"one\"\n\n{\"text\": \"two\"}\n";
+        assert_eq!(parse_jsonl(doc, 10, 100).unwrap(), vec!["one", "two"]);
+        assert!(parse_jsonl(b"\"a\"\n{\"txt\": 1}", 10, 100).unwrap_err().starts_with("line 2"));
+        assert!(parse_jsonl(b"\"a\"\n\"b\"\n\"c\"", 2, 100).unwrap_err().contains("more than 2"));
+        assert!(parse_jsonl(b"\"abcdef\"", 2, 3).unwrap_err().contains("at most 3"));
+        assert!(parse_jsonl(b"\n\n", 2, 3).is_err());
+        assert!(parse_jsonl(&[0xff, 0xfe], 2, 3).is_err());
     }
 }

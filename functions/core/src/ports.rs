@@ -1,9 +1,11 @@
 //! Ports: what the API and the worker need from storage and queueing. The
 //! SQLite adapters (local) and AWS adapters implement them.
 
-use crate::job::{ItemResult, Job, JobId, JobStatus};
+use crate::job::{ItemResult, Job, JobId, JobStatus, WebhookState, WebhookStatus};
 use crate::message::TaskMessage;
+use crate::webhook::WebhookMessage;
 use async_trait::async_trait;
+use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -23,8 +25,32 @@ pub struct QueueError(pub String);
 #[derive(Debug, Clone, PartialEq)]
 pub enum Created {
     New(Job),
-    /// The same owner already created a job with this key: here it is.
+    /// The same owner already created a job with this key and the same
+    /// request: here it is.
     Existing(Job),
+    /// The key was used (within its lifetime) for a different request.
+    Mismatch(Job),
+}
+
+/// An `Idempotency-Key` and a fingerprint of the request it came with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Idempotency {
+    pub key: String,
+    pub fingerprint: String,
+}
+
+/// How long an idempotency key maps to its job.
+pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// What recording a chunk did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recorded {
+    /// False when the chunk was already recorded (a redelivery or a racing
+    /// worker) or the job is final: nothing was counted.
+    pub counted: bool,
+    /// The job afterwards, when the store read it (it does when the job may
+    /// have just finished).
+    pub job: Option<Job>,
 }
 
 /// One chunk's stored results.
@@ -36,7 +62,9 @@ pub struct ChunkResults {
 
 #[async_trait]
 pub trait JobStore: Send + Sync + 'static {
-    async fn create_job(&self, job: &Job, idempotency_key: Option<&str>) -> Result<Created, StoreError>;
+    /// Creates a job; with an idempotency key, atomically with the key's
+    /// record (which lives [`IDEMPOTENCY_TTL`]).
+    async fn create_job(&self, job: &Job, idempotency: Option<&Idempotency>) -> Result<Created, StoreError>;
 
     /// Owner-scoped read: another owner's job is `None`, exactly like a missing one.
     async fn get_job(&self, owner: &str, id: JobId) -> Result<Option<Job>, StoreError>;
@@ -52,10 +80,30 @@ pub trait JobStore: Send + Sync + 'static {
     async fn begin(&self, message: &TaskMessage, create_missing: bool) -> Result<Option<Job>, StoreError>;
 
     /// Records one chunk's results exactly once and counts them into the job's
-    /// progress; the job succeeds when every item is accounted for. Returns
-    /// false, changing nothing, when the chunk was already recorded (a
-    /// redelivered message or a racing worker) or the job is already final.
-    async fn complete_chunk(&self, id: JobId, chunk: u32, results: &[ItemResult]) -> Result<bool, StoreError>;
+    /// progress; the job succeeds when every item is accounted for (or fails
+    /// when every item failed). Changes nothing when the chunk was already
+    /// recorded (a redelivered message or a racing worker) or the job is final.
+    async fn complete_chunk(&self, id: JobId, chunk: u32, results: &[ItemResult]) -> Result<Recorded, StoreError>;
+
+    /// Sets how many items and chunks a document job has, once the worker has
+    /// split its document. False when the job is final or already split with
+    /// other numbers.
+    async fn set_split(&self, id: JobId, total: u32, chunks: u32) -> Result<bool, StoreError>;
+
+    /// Undoes a chunk whose items all failed (the worker gave up on it), so a
+    /// redriven message can record it again: the chunk is removed, its items
+    /// uncounted, and a succeeded or failed job runs again. False when there
+    /// is no such chunk or it has results worth keeping.
+    async fn reopen_chunk(&self, id: JobId, chunk: u32) -> Result<bool, StoreError>;
+
+    /// Moves the job's webhook state from `expect` to `next`, only if it is
+    /// `expect` now (`None`: no webhook state). False when it was not.
+    async fn update_webhook(
+        &self,
+        id: JobId,
+        expect: Option<WebhookStatus>,
+        next: Option<&WebhookState>,
+    ) -> Result<bool, StoreError>;
 
     /// Fails a job that is not already final, with a reason the client sees.
     async fn fail_job(&self, id: JobId, reason: &str) -> Result<(), StoreError>;
@@ -70,12 +118,68 @@ pub trait JobStore: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<Job>, StoreError>;
 
-    /// Cancels a job that is not final yet. `None` when the owner has no such job.
-    async fn cancel_job(&self, owner: &str, id: JobId) -> Result<Option<Job>, StoreError>;
+    /// Cancels a job that is not final yet, with the reason clients see.
+    /// Returns the job as it stands; `None` when the owner has no such job.
+    async fn cancel_job(&self, owner: &str, id: JobId, reason: &str) -> Result<Option<Job>, StoreError>;
 }
 
 #[async_trait]
 pub trait TaskQueue: Send + Sync + 'static {
     /// Sends every message or fails; a partial failure is reported as failure.
     async fn send(&self, messages: &[TaskMessage]) -> Result<(), QueueError>;
+
+    /// Queues one webhook delivery attempt, visible after `delay` (at most 15 minutes).
+    async fn send_webhook(&self, message: &WebhookMessage, delay: Duration) -> Result<(), QueueError>;
+}
+
+/// A message the queue set aside after too many deliveries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeadLetter {
+    /// What the queue needs to remove it (a row id, an SQS receipt handle).
+    pub handle: String,
+    pub message_id: String,
+    pub body: String,
+    pub receive_count: u32,
+}
+
+/// The dead-letter queue, for `ferry dlq list` and `ferry dlq redrive`.
+#[async_trait]
+pub trait DeadLetterQueue: Send + Sync {
+    /// Up to `max` dead letters, left in place.
+    async fn list(&self, max: u32) -> Result<Vec<DeadLetter>, QueueError>;
+    /// Puts the letter's body back on the jobs queue and removes the letter.
+    async fn redrive(&self, letter: &DeadLetter) -> Result<(), QueueError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    /// Network, throttling, permissions, a full disk: the call did not go through.
+    #[error("blob store unavailable: {0}")]
+    Unavailable(String),
+    /// The object is larger than the caller accepts.
+    #[error("object is {0} bytes, over the limit")]
+    TooLarge(u64),
+    /// A request that can never succeed (a bad key, an expiry too long).
+    #[error("invalid blob request: {0}")]
+    Invalid(String),
+}
+
+/// Where uploaded documents live: S3 in AWS, files under the data directory locally.
+#[async_trait]
+pub trait BlobStore: Send + Sync + 'static {
+    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: Option<&str>) -> Result<(), BlobError>;
+    /// The object's bytes; `None` when missing; `TooLarge` past `max_bytes`.
+    async fn get(&self, key: &str, max_bytes: u64) -> Result<Option<Vec<u8>>, BlobError>;
+    /// The object's size, `None` when missing.
+    async fn size(&self, key: &str) -> Result<Option<u64>, BlobError>;
+    /// A URL that accepts one `PUT` of at most `max_bytes` with this content
+    /// type until `ttl` passes; `None` when the store has no such URLs (the
+    /// API then offers its own upload route).
+    async fn upload_url(
+        &self,
+        key: &str,
+        content_type: &str,
+        max_bytes: u64,
+        ttl: Duration,
+    ) -> Result<Option<String>, BlobError>;
 }

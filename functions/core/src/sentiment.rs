@@ -83,6 +83,12 @@ pub trait SentimentClassifier: Send + Sync + 'static {
 
     /// Name and version shown by `GET /v1/models`.
     fn describe(&self) -> ModelInfo;
+
+    /// What every result records as its producer: the model id and a hash of
+    /// the exact model files, e.g. `ferry-sentiment-minilm-vader-v1@sha256:0123…`.
+    fn provenance(&self) -> String {
+        self.describe().id
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -4,12 +4,21 @@
 //! local poll loop both call it; only the queue around it differs.
 
 pub mod sqs;
+pub mod webhook;
 
+use ferry_core::job::now;
+use ferry_core::message::{chunk_texts, parse_jsonl, upload_prefix};
+use ferry_core::webhook::{jitter, notify_if_final};
 use ferry_core::{
-    ItemResult, JobId, JobStore, Poison, SentimentClassifier, SentimentScores, StoreError, Task, TaskMessage,
+    BlobError, BlobStore, ItemResult, Job, JobId, JobStore, Limits, Poison, SentimentClassifier, SentimentScores,
+    StoreError, Task, TaskMessage, TaskQueue, WebhookConfig, WebhookMessage, WebhookState, WebhookStatus,
 };
 use std::sync::Arc;
 use tracing::{Instrument, info, info_span, warn};
+use webhook::WebhookSender;
+
+/// Largest JSONL document the worker reads.
+pub const MAX_DOCUMENT_BYTES: u64 = 64 * 1024 * 1024;
 
 /// A message as any queue hands it over.
 #[derive(Debug, Clone)]
@@ -41,10 +50,18 @@ impl Outcome {
 pub struct Worker {
     store: Arc<dyn JobStore>,
     sentiment: Arc<dyn SentimentClassifier>,
-    /// After this many deliveries a retryable failure becomes final, so the job
-    /// fails with a reason instead of vanishing into a dead-letter queue.
+    /// `model@sha256:…`, recorded with every result.
+    provenance: String,
+    /// The queue's delivery limit: on the last delivery a chunk that still
+    /// fails has its items recorded as failed (the job can finish) and the
+    /// message is left to the queue, which dead-letters it for redrive.
     max_attempts: u32,
     upstream: Upstream,
+    /// For webhook deliveries and document fan-out; without it neither runs.
+    queue: Option<Arc<dyn TaskQueue>>,
+    blobs: Option<Arc<dyn BlobStore>>,
+    webhooks: Option<(WebhookConfig, Arc<WebhookSender>)>,
+    limits: Limits,
 }
 
 /// Who may put work on the queue directly (a message for a job the API did
@@ -84,12 +101,46 @@ struct Live {
 
 impl Worker {
     pub fn new(store: Arc<dyn JobStore>, sentiment: Arc<dyn SentimentClassifier>, max_attempts: u32) -> Self {
-        Worker { store, sentiment, max_attempts: max_attempts.max(1), upstream: Upstream::AnyOwner }
+        Worker {
+            store,
+            provenance: sentiment.provenance(),
+            sentiment,
+            max_attempts: max_attempts.max(1),
+            upstream: Upstream::AnyOwner,
+            queue: None,
+            blobs: None,
+            webhooks: None,
+            limits: Limits::default(),
+        }
     }
 
     /// Restricts which owners' messages may create jobs (default: any).
     pub fn with_upstream(mut self, upstream: Upstream) -> Self {
         self.upstream = upstream;
+        self
+    }
+
+    /// The jobs queue, for webhook attempts and the chunks of split documents.
+    pub fn with_queue(mut self, queue: Arc<dyn TaskQueue>) -> Self {
+        self.queue = Some(queue);
+        self
+    }
+
+    /// Where uploaded documents are read from.
+    pub fn with_blobs(mut self, blobs: Arc<dyn BlobStore>) -> Self {
+        self.blobs = Some(blobs);
+        self
+    }
+
+    /// Delivers callbacks (needs [`Worker::with_queue`] for retries).
+    pub fn with_webhooks(mut self, config: WebhookConfig, sender: WebhookSender) -> Self {
+        self.webhooks = Some((config, Arc::new(sender)));
+        self
+    }
+
+    /// Input limits applied to split documents (the API's, by default).
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
         self
     }
 
@@ -111,40 +162,171 @@ impl Worker {
             if let Outcome::Retry(reason) = outcome
                 && received.receive_count >= self.max_attempts
             {
-                *outcome = self.give_up(received, reason).await;
+                self.give_up(received, reason).await;
             }
         }
         outcomes
     }
 
-    /// Parses a message and marks its job running. `Ok(None)`: nothing to do.
+    /// The queue set a message aside (locally, the poller reports it): make
+    /// sure its items are accounted for, as on a last attempt.
+    pub async fn dead_lettered(&self, received: &Received) {
+        self.give_up(received, "the message was dead-lettered").await;
+    }
+
+    /// Parses a message and marks its job running. `Ok(None)`: nothing (more)
+    /// to do; `Ok(Some)`: items to run through the model.
     async fn admit(&self, received: &Received) -> Result<Option<TaskMessage>, Outcome> {
         if let Some(kind) = s3_notification(&received.body) {
-            // The bucket notifies the queue of uploads; documents are not a
-            // task yet, so these are acknowledged and logged, never retried.
-            info!(message_id = %received.id, kind, "S3 notification acknowledged; document tasks are not enabled");
+            // The bucket notifies the queue of uploads; jobs are created by
+            // the API, so these are acknowledged and logged, never retried.
+            info!(message_id = %received.id, kind, "S3 notification acknowledged");
             return Ok(None);
+        }
+        if let Some(webhook) = WebhookMessage::parse(&received.body) {
+            return Err(match webhook {
+                Ok(message) => self.deliver_webhook(&message).await,
+                Err(reason) => self.poison(&received.id, Poison { job_id: None, reason }).await,
+            });
         }
         let message = match TaskMessage::parse(&received.body) {
             Ok(message) => message,
             Err(poison) => return Err(self.poison(&received.id, poison).await),
         };
         let span = info_span!("message", job_id = %message.job_id, chunk = message.chunk, message_id = %received.id);
-        let create_missing = self.upstream.allows(&message.owner);
+        let create_missing = self.upstream.allows(&message.owner) && message.document.is_none();
         let job = self.store.begin(&message, create_missing).instrument(span.clone()).await.map_err(retry)?;
         let Some(job) = job else {
             let reason = format!("no such job, and {} is not an allowed upstream source", message.owner);
             return Err(self.poison(&received.id, Poison { job_id: None, reason }).await);
         };
-        if job.status.is_terminal() {
-            span.in_scope(|| info!(status = job.status.as_str(), "job already final; dropping message"));
-            return Ok(None);
-        }
         if job.owner != message.owner || job.task != message.task {
             let reason = "message does not match its job's owner or task";
             return Err(self.poison(&received.id, Poison { job_id: None, reason: reason.into() }).await);
         }
+        if job.status.is_terminal() {
+            span.in_scope(|| info!(status = job.status.as_str(), "job already final; dropping message"));
+            return self.notify(&job).await.map(|_| None);
+        }
+        if job.is_overdue(now()) {
+            return self.cancel_overdue(&job).instrument(span).await.map(|_| None);
+        }
+        if let Some(document) = &message.document {
+            return Err(self.split(&job, &document.key).instrument(span).await);
+        }
         Ok(Some(message))
+    }
+
+    /// Cancels a job past its deadline; its remaining messages are dropped as
+    /// they arrive.
+    async fn cancel_overdue(&self, job: &Job) -> Result<(), Outcome> {
+        let reason = "deadline passed before the job finished";
+        let canceled = self.store.cancel_job(&job.owner, job.id, reason).await.map_err(retry)?;
+        info!("job canceled: {reason}");
+        match canceled {
+            Some(job) => self.notify(&job).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Queues the job's callback if it is final and has one nobody queued yet.
+    async fn notify(&self, job: &Job) -> Result<(), Outcome> {
+        let (Some(queue), Some(_)) = (&self.queue, &self.webhooks) else { return Ok(()) };
+        match notify_if_final(self.store.as_ref(), queue.as_ref(), job).await {
+            Ok(queued) => {
+                if queued {
+                    info!(job_id = %job.id, "webhook queued");
+                }
+                Ok(())
+            }
+            Err(e) => Err(Outcome::Retry(format!("could not queue the webhook: {e}"))),
+        }
+    }
+
+    /// Reads a document job's JSONL and fans it out as chunk messages. A
+    /// redelivery repeats the same split; the store counts each chunk once.
+    async fn split(&self, job: &Job, key: &str) -> Outcome {
+        let (Some(blobs), Some(queue)) = (&self.blobs, &self.queue) else {
+            return self.poison_job(job.id, "documents are not enabled on this worker").await;
+        };
+        if !key.starts_with(&upload_prefix(&job.owner)) {
+            return self.poison_job(job.id, "the document is not one of the job owner's uploads").await;
+        }
+        let bytes = match blobs.get(key, MAX_DOCUMENT_BYTES).await {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => {
+                return self.poison_job(job.id, "the document does not exist (expired or never uploaded)").await;
+            }
+            Err(BlobError::Unavailable(e)) => return Outcome::Retry(e),
+            Err(e) => return self.poison_job(job.id, &e.to_string()).await,
+        };
+        let texts = match parse_jsonl(&bytes, self.limits.max_inputs, self.limits.max_text_bytes) {
+            Ok(texts) => texts,
+            Err(reason) => return self.poison_job(job.id, &reason).await,
+        };
+        let messages = chunk_texts(job, &texts);
+        match self.store.set_split(job.id, texts.len() as u32, messages.len() as u32).await {
+            Ok(true) => {}
+            Ok(false) => return Outcome::Done,
+            Err(e) => return retry(e),
+        }
+        if let Err(e) = queue.send(&messages).await {
+            return Outcome::Retry(e.to_string());
+        }
+        info!(items = texts.len(), chunks = messages.len(), "document split");
+        Outcome::Done
+    }
+
+    async fn poison_job(&self, job_id: JobId, reason: &str) -> Outcome {
+        self.poison("-", Poison { job_id: Some(job_id), reason: reason.into() }).await
+    }
+
+    /// One attempt at a job's callback. Failures are recorded and the next
+    /// attempt queued with a back-off; nothing sleeps here.
+    async fn deliver_webhook(&self, message: &WebhookMessage) -> Outcome {
+        let (Some((config, sender)), Some(queue)) = (&self.webhooks, &self.queue) else {
+            warn!(job_id = %message.job_id, "webhook message, but webhooks are not configured; dropped");
+            return Outcome::Done;
+        };
+        let span = info_span!("webhook", job_id = %message.job_id, attempt = message.attempt);
+        let job = match self.store.get_job(&message.owner, message.job_id).await {
+            Ok(Some(job)) => job,
+            Ok(None) => return Outcome::Done,
+            Err(e) => return retry(e),
+        };
+        // Delivered, given up, or a stale copy of an attempt already made.
+        let Some(state) = job.webhook.as_ref().filter(|w| w.status == WebhookStatus::Pending) else {
+            return Outcome::Done;
+        };
+        if message.attempt <= state.attempts {
+            return Outcome::Done;
+        }
+        let result = sender.deliver(&job, &config.owner_secret(&job.owner)).instrument(span.clone()).await;
+        let attempts = message.attempt;
+        let (next, retry_after) = match result {
+            Ok(()) => (WebhookState { status: WebhookStatus::Delivered, attempts, last_error: None }, None),
+            Err(e) if attempts >= config.max_attempts => {
+                (WebhookState { status: WebhookStatus::Failed, attempts, last_error: Some(e) }, None)
+            }
+            Err(e) => {
+                let delay = config.backoff(attempts + 1, jitter());
+                (WebhookState { status: WebhookStatus::Pending, attempts, last_error: Some(e) }, Some(delay))
+            }
+        };
+        span.in_scope(|| info!(status = next.status.as_str(), error = ?next.last_error, "webhook attempt"));
+        match self.store.update_webhook(job.id, Some(WebhookStatus::Pending), Some(&next)).await {
+            Ok(true) => {}
+            Ok(false) => return Outcome::Done,
+            Err(e) => return retry(e),
+        }
+        if let Some(delay) = retry_after {
+            let mut again = message.clone();
+            again.attempt += 1;
+            if let Err(e) = queue.send_webhook(&again, delay).await {
+                return Outcome::Retry(e.to_string());
+            }
+        }
+        Outcome::Done
     }
 
     async fn poison(&self, message_id: &str, poison: Poison) -> Outcome {
@@ -157,29 +339,50 @@ impl Worker {
         Outcome::Poisoned(poison.reason)
     }
 
-    async fn give_up(&self, received: &Received, reason: &str) -> Outcome {
+    /// The last delivery failed too: the chunk's items are recorded as
+    /// failed with the reason, so the job can finish; the queue keeps the
+    /// message (and dead-letters it) so `ferry dlq redrive` can run it again.
+    async fn give_up(&self, received: &Received, reason: &str) {
         let reason = format!("gave up after {} attempts: {reason}", received.receive_count);
-        let job_id = TaskMessage::parse(&received.body).ok().map(|m| m.job_id);
-        self.poison(&received.id, Poison { job_id, reason }).await
+        let Ok(message) = TaskMessage::parse(&received.body) else { return };
+        warn!(job_id = %message.job_id, chunk = message.chunk, %reason, "giving up on a message");
+        if message.document.is_some() {
+            let _ = self.store.fail_job(message.job_id, &reason).await;
+            return;
+        }
+        let results: Vec<ItemResult> = message.items.iter().map(|i| ItemResult::failed(i.i, &reason)).collect();
+        if let Ok(recorded) = self.store.complete_chunk(message.job_id, message.chunk, &results).await
+            && let Some(job) = recorded.job
+        {
+            let _ = self.notify(&job).await;
+        }
     }
 
     /// Runs every sentiment text of the batch through the model in one call
-    /// (the model sorts and sub-batches them), then records each message's chunk.
+    /// (the model sorts and sub-batches them), then records each message's
+    /// chunk. If that call fails, each message runs alone, so one bad message
+    /// fails by itself.
     async fn run_sentiment(&self, live: Vec<Live>) -> Vec<(usize, Outcome)> {
         let live: Vec<Live> = live.into_iter().filter(|l| l.message.task == Task::Sentiment).collect();
-        let texts: Vec<String> = live
-            .iter()
-            .flat_map(|l| l.message.items.iter().filter(|item| !item.text.trim().is_empty()))
-            .map(|item| item.text.clone())
-            .collect();
-        let scores = match self.classify(texts).await {
+        if live.is_empty() {
+            return Vec::new();
+        }
+        let scores = match self.classify(texts_of(&live)).await {
             Ok(scores) => scores,
-            Err(reason) => return live.iter().map(|l| (l.index, Outcome::Retry(reason.clone()))).collect(),
+            Err(reason) if live.len() == 1 => return vec![(live[0].index, Outcome::Retry(reason))],
+            Err(reason) => {
+                warn!(messages = live.len(), %reason, "batched model run failed; running messages one by one");
+                let mut outcomes = Vec::with_capacity(live.len());
+                for l in live {
+                    outcomes.extend(Box::pin(self.run_sentiment(vec![l])).await);
+                }
+                return outcomes;
+            }
         };
         let mut scores = scores.into_iter();
         let mut outcomes = Vec::with_capacity(live.len());
         for l in &live {
-            let results = sentiment_results(&l.message, &mut scores);
+            let results = sentiment_results(&l.message, &mut scores, &self.provenance);
             outcomes.push((l.index, self.record(l.message.job_id, l.message.chunk, &results).await));
         }
         outcomes
@@ -210,17 +413,31 @@ impl Worker {
         let span = info_span!("record", job_id = %job_id, chunk);
         match self.store.complete_chunk(job_id, chunk, results).instrument(span.clone()).await {
             Ok(recorded) => {
-                span.in_scope(|| info!(items = results.len(), recorded, "chunk done"));
-                Outcome::Done
+                span.in_scope(|| info!(items = results.len(), counted = recorded.counted, "chunk done"));
+                match recorded.job {
+                    Some(job) => self.notify(&job).instrument(span).await.err().unwrap_or(Outcome::Done),
+                    None => Outcome::Done,
+                }
             }
             Err(e) => retry(e),
         }
     }
 }
 
+fn texts_of(live: &[Live]) -> Vec<String> {
+    live.iter()
+        .flat_map(|l| l.message.items.iter().filter(|item| !item.text.trim().is_empty()))
+        .map(|item| item.text.clone())
+        .collect()
+}
+
 /// Pairs a message's items with their scores; empty texts fail on their own
 /// without failing their neighbours.
-fn sentiment_results(message: &TaskMessage, scores: &mut impl Iterator<Item = SentimentScores>) -> Vec<ItemResult> {
+fn sentiment_results(
+    message: &TaskMessage,
+    scores: &mut impl Iterator<Item = SentimentScores>,
+    provenance: &str,
+) -> Vec<ItemResult> {
     message
         .items
         .iter()
@@ -229,7 +446,11 @@ fn sentiment_results(message: &TaskMessage, scores: &mut impl Iterator<Item = Se
                 return ItemResult::failed(item.i, "empty text");
             }
             match scores.next() {
-                Some(s) => ItemResult::ok(item.i, serde_json::to_value(s.prediction()).expect("predictions serialise")),
+                Some(s) => {
+                    let mut value = serde_json::to_value(s.prediction()).expect("predictions serialise");
+                    value["model"] = serde_json::Value::String(provenance.to_owned());
+                    ItemResult::ok(item.i, value)
+                }
                 None => ItemResult::failed(item.i, "no score returned"),
             }
         })

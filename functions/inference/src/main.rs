@@ -4,9 +4,11 @@
 //! `batchItemFailures`.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use ferry_aws::DynamoStore;
-use ferry_core::SentimentClassifier;
+use ferry_aws::{DynamoStore, S3Blobs, SqsQueue};
+use ferry_core::callback::CallbackPolicy;
+use ferry_core::{SentimentClassifier, WebhookConfig};
 use ferry_inference::sqs::handle_event;
+use ferry_inference::webhook::WebhookSender;
 use ferry_inference::{Upstream, Worker};
 use ferry_models::SentimentModel;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
@@ -18,19 +20,39 @@ async fn main() -> Result<(), Error> {
     ferry_aws::logging::init_json();
     let started = Instant::now();
     let config = ferry_aws::config().await;
-    let store = Arc::new(DynamoStore::new(&config, env("FERRY_TABLE")?, env("FERRY_BUCKET")?));
+    let retention = ferry_api_retention()?;
+    let bucket = env("FERRY_BUCKET")?;
+    let store = Arc::new(DynamoStore::new(&config, env("FERRY_TABLE")?, &bucket).with_retention(retention));
     let model: Arc<dyn SentimentClassifier> = Arc::new(match std::env::var("FERRY_MODEL_DIR") {
         Ok(dir) => SentimentModel::load(dir.as_ref())?,
         Err(_) => SentimentModel::bundled()?,
     });
     let max_attempts = env("FERRY_MAX_ATTEMPTS")?.parse().map_err(|_| "FERRY_MAX_ATTEMPTS must be a number")?;
-    let worker = Arc::new(Worker::new(store, model, max_attempts).with_upstream(Upstream::from_env()));
+    let mut worker = Worker::new(store, model, max_attempts)
+        .with_upstream(Upstream::from_env())
+        .with_queue(Arc::new(SqsQueue::new(&config, env("FERRY_QUEUE_URL")?)))
+        .with_blobs(Arc::new(S3Blobs::new(&config, bucket)));
+    if let Some(webhooks) = WebhookConfig::from_env(None)? {
+        worker = worker.with_webhooks(webhooks, WebhookSender::new(CallbackPolicy::from_env())?);
+    }
+    let worker = Arc::new(worker);
     tracing::info!(ms = started.elapsed().as_millis() as u64, "ready: model loaded");
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let worker = Arc::clone(&worker);
         async move { Ok::<SqsBatchResponse, Error>(handle_event(&worker, event.payload).await) }
     }))
     .await
+}
+
+/// `FERRY_RETENTION_DAYS` (default 30) for jobs upstream messages create.
+fn ferry_api_retention() -> Result<std::time::Duration, Error> {
+    match std::env::var("FERRY_RETENTION_DAYS").ok().filter(|v| !v.trim().is_empty()) {
+        None => Ok(ferry_core::job::DEFAULT_RETENTION),
+        Some(days) => {
+            let days: u64 = days.trim().parse().map_err(|_| "FERRY_RETENTION_DAYS must be a whole number")?;
+            Ok(std::time::Duration::from_secs(days.max(1) * 24 * 3600))
+        }
+    }
 }
 
 fn env(name: &str) -> Result<String, Error> {

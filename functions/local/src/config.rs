@@ -4,6 +4,7 @@ use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
 
 const SECRET_FILE: &str = "jwt-secret";
+const WEBHOOK_SECRET_FILE: &str = "webhook-secret";
 
 /// The HS256 secret: the configured one (`FERRY_JWT_SECRET`) if given, else
 /// one generated on first use and kept in the data directory (readable by the
@@ -15,8 +16,18 @@ pub fn jwt_secret(data_dir: &Path, configured: Option<&str>) -> anyhow::Result<V
         }
         return Ok(secret.as_bytes().to_vec());
     }
+    generated_secret(data_dir, SECRET_FILE)
+}
+
+/// The master key webhook signing secrets are derived from: generated once
+/// per data directory, like the JWT secret (`FERRY_WEBHOOK_SECRET` overrides it).
+pub fn webhook_secret(data_dir: &Path) -> anyhow::Result<Vec<u8>> {
+    generated_secret(data_dir, WEBHOOK_SECRET_FILE)
+}
+
+fn generated_secret(data_dir: &Path, name: &str) -> anyhow::Result<Vec<u8>> {
     std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
-    let path = data_dir.join(SECRET_FILE);
+    let path = data_dir.join(name);
     match std::fs::read_to_string(&path) {
         Ok(secret) => return Ok(secret.trim().as_bytes().to_vec()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

@@ -61,6 +61,37 @@ CREATE TABLE IF NOT EXISTS disabled_owners (
 );
 "#;
 
+/// Schema changes after the first release, applied in order once per file
+/// (`PRAGMA user_version` counts how many ran), so a data directory from an
+/// older `ferry` keeps working.
+const MIGRATIONS: &[&str] = &[
+    // 1: callbacks, deadlines, retention, documents, expiring idempotency keys.
+    r#"
+    ALTER TABLE jobs ADD COLUMN callback_url TEXT;
+    ALTER TABLE jobs ADD COLUMN deadline TEXT;
+    ALTER TABLE jobs ADD COLUMN expires_at INTEGER;
+    ALTER TABLE jobs ADD COLUMN webhook TEXT;
+    ALTER TABLE jobs ADD COLUMN webhook_status TEXT;
+    ALTER TABLE jobs ADD COLUMN document TEXT;
+    CREATE TABLE idempotency (
+        owner TEXT NOT NULL,
+        key TEXT NOT NULL,
+        job_id TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (owner, key)
+    );
+    "#,
+];
+
+fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    let done: usize = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    for (n, sql) in MIGRATIONS.iter().enumerate().skip(done) {
+        conn.execute_batch(&format!("BEGIN; {sql} PRAGMA user_version = {}; COMMIT;", n + 1))?;
+    }
+    Ok(())
+}
+
 /// A shared connection. One writer at a time is all SQLite allows anyway.
 #[derive(Clone)]
 pub struct Db {
@@ -76,6 +107,7 @@ impl Db {
         // loss can drop the last transactions.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.execute_batch(SCHEMA)?;
+        migrate(&conn)?;
         Ok(Db { conn: Arc::new(Mutex::new(conn)) })
     }
 

@@ -1,8 +1,10 @@
 //! Ferry on one machine: the API router and the worker in one process, on
 //! SQLite instead of DynamoDB + SQS, files instead of S3.
 
+pub mod blobs;
 pub mod config;
 pub mod db;
+pub mod dlq_cli;
 pub mod keys;
 pub mod keys_cli;
 pub mod poller;

@@ -5,6 +5,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use ferry_core::{Authenticator, SentimentClassifier};
 use ferry_local::config::{jwt_secret, parse_duration};
+use ferry_local::dlq_cli::DlqCommand;
 use ferry_local::keys_cli::KeysCommand;
 use ferry_local::serve::{Backend, ServeConfig, Server, shutdown_signal};
 use ferry_models::SentimentModel;
@@ -90,6 +91,11 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Inspect and redrive dead-lettered messages: list, redrive [--job ID].
+    Dlq {
+        #[command(subcommand)]
+        command: DlqCommand,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -102,6 +108,8 @@ fn main() -> anyhow::Result<()> {
             config.jwt_secret = data.jwt_secret;
             config.max_attempts = max_attempts;
             config.workers = workers;
+            config.callback_policy = ferry_core::callback::CallbackPolicy::from_env();
+            config.limits.retention = ferry_api::config::retention().map_err(anyhow::Error::msg)?;
             if backend == "aws" {
                 config.backend = Backend::Aws {
                     table: table.unwrap_or_default(),
@@ -117,13 +125,14 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Predict { text, input, model_dir } => predict(text, input, model_dir.as_deref(), started),
-        Command::Keys { command } => keys(command),
+        Command::Keys { command } => block_on(ferry_local::keys_cli::run(command)),
+        Command::Dlq { command } => block_on(ferry_local::dlq_cli::run(command)),
     }
 }
 
-fn keys(command: KeysCommand) -> anyhow::Result<()> {
+fn block_on(command: impl std::future::Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    runtime.block_on(ferry_local::keys_cli::run(command))
+    runtime.block_on(command)
 }
 
 fn serve(config: ServeConfig, model: Arc<dyn SentimentClassifier>) -> anyhow::Result<()> {

@@ -3,9 +3,7 @@
 //! come back after a back-off.
 
 use crate::queue::SqliteQueue;
-use ferry_core::JobStore;
-use ferry_core::message::job_id_of;
-use ferry_inference::{Outcome, Worker};
+use ferry_inference::{Outcome, Received, Worker};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -18,7 +16,6 @@ const IDLE_POLL: Duration = Duration::from_millis(500);
 pub struct Poller {
     pub queue: SqliteQueue,
     pub worker: Arc<Worker>,
-    pub store: Arc<dyn JobStore>,
 }
 
 impl Poller {
@@ -27,7 +24,7 @@ impl Poller {
         while !*stop.borrow() {
             let batch = match self.queue.receive(BATCH).await {
                 Ok((batch, dead)) => {
-                    self.fail_dead_letters(dead).await;
+                    self.account_for(dead).await;
                     batch
                 }
                 Err(e) => {
@@ -65,22 +62,23 @@ impl Poller {
             warn!(error = %e, "could not delete finished messages");
         }
         for (id, count) in retry {
-            let backoff = Duration::from_secs(1u64 << count.min(6));
+            // 0.5 s, 1 s, 2 s, … up to 16 s.
+            let backoff = Duration::from_millis(250u64 << count.min(6));
             if let Err(e) = self.queue.release(vec![id], backoff).await {
                 warn!(error = %e, "could not schedule retry");
             }
         }
     }
 
-    async fn fail_dead_letters(&self, dead: Vec<crate::queue::DeadLetter>) {
+    /// A message the queue set aside: its items are recorded as failed (if
+    /// the worker's last attempt could not) so the job can finish; `ferry dlq
+    /// redrive` runs it again.
+    async fn account_for(&self, dead: Vec<crate::queue::DeadLetter>) {
         for letter in dead {
-            let reason = format!("gave up after {} deliveries", letter.receive_count);
-            warn!(reason, "message dead-lettered");
-            if let Some(job_id) = job_id_of(&letter.body)
-                && let Err(e) = self.store.fail_job(job_id, &reason).await
-            {
-                warn!(error = %e, %job_id, "could not fail dead-lettered job");
-            }
+            warn!(deliveries = letter.receive_count, "message dead-lettered");
+            let received =
+                Received { id: "dead-letter".into(), body: letter.body, receive_count: letter.receive_count };
+            self.worker.dead_lettered(&received).await;
         }
     }
 }

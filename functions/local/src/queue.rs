@@ -4,7 +4,7 @@
 
 use crate::db::{Db, unix_millis};
 use async_trait::async_trait;
-use ferry_core::{QueueError, StoreError, TaskMessage, TaskQueue};
+use ferry_core::{DeadLetterQueue, QueueError, StoreError, TaskMessage, TaskQueue, WebhookMessage};
 use ferry_inference::Received;
 use rusqlite::params;
 use std::sync::Arc;
@@ -26,6 +26,28 @@ pub struct SqliteQueue {
 pub struct DeadLetter {
     pub body: String,
     pub receive_count: u32,
+}
+
+impl SqliteQueue {
+    /// Inserts bodies, each visible after its delay.
+    async fn enqueue(&self, bodies: Vec<(String, Duration)>) -> Result<(), QueueError> {
+        self.db
+            .call(move |conn| {
+                let tx = conn.transaction()?;
+                let now = unix_millis();
+                for (body, delay) in &bodies {
+                    tx.execute(
+                        "INSERT INTO queue (body, visible_at, sent_at) VALUES (?1, ?2, ?3)",
+                        params![body, now + delay.as_millis() as i64, now],
+                    )?;
+                }
+                tx.commit()
+            })
+            .await
+            .map_err(|e| QueueError(e.to_string()))?;
+        self.sent.notify_one();
+        Ok(())
+    }
 }
 
 impl SqliteQueue {
@@ -123,18 +145,49 @@ impl SqliteQueue {
 #[async_trait]
 impl TaskQueue for SqliteQueue {
     async fn send(&self, messages: &[TaskMessage]) -> Result<(), QueueError> {
-        let bodies: Vec<String> = messages.iter().map(TaskMessage::to_json).collect();
+        self.enqueue(messages.iter().map(|m| (m.to_json(), Duration::ZERO)).collect()).await
+    }
+
+    async fn send_webhook(&self, message: &WebhookMessage, delay: Duration) -> Result<(), QueueError> {
+        self.enqueue(vec![(message.to_json(), delay)]).await
+    }
+}
+
+#[async_trait]
+impl DeadLetterQueue for SqliteQueue {
+    async fn list(&self, max: u32) -> Result<Vec<ferry_core::DeadLetter>, QueueError> {
+        self.db
+            .call(move |conn| {
+                let mut stmt =
+                    conn.prepare_cached("SELECT id, body, receive_count FROM dead_letters ORDER BY id LIMIT ?1")?;
+                let rows = stmt.query_map([max], |r| {
+                    let id: i64 = r.get(0)?;
+                    Ok(ferry_core::DeadLetter {
+                        handle: id.to_string(),
+                        message_id: id.to_string(),
+                        body: r.get(1)?,
+                        receive_count: r.get(2)?,
+                    })
+                })?;
+                rows.collect()
+            })
+            .await
+            .map_err(|e| QueueError(e.to_string()))
+    }
+
+    async fn redrive(&self, letter: &ferry_core::DeadLetter) -> Result<(), QueueError> {
+        let id = letter.handle.clone();
         self.db
             .call(move |conn| {
                 let tx = conn.transaction()?;
                 let now = unix_millis();
-                for body in &bodies {
-                    tx.execute(
-                        "INSERT INTO queue (body, visible_at, sent_at) VALUES (?1, ?2, ?2)",
-                        params![body, now],
-                    )?;
-                }
-                tx.commit()
+                let moved = tx.execute(
+                    "INSERT INTO queue (body, visible_at, sent_at) SELECT body, ?2, ?2 FROM dead_letters WHERE id = ?1",
+                    params![id, now],
+                )?;
+                tx.execute("DELETE FROM dead_letters WHERE id = ?1", [&id])?;
+                tx.commit()?;
+                Ok(moved)
             })
             .await
             .map_err(|e| QueueError(e.to_string()))?;

@@ -1,7 +1,8 @@
 //! `ferry serve`: the API router on 127.0.0.1 and the worker's poll loop, in
 //! one process, on one SQLite file.
 
-use crate::config::{database_path, jwt_secret};
+use crate::blobs::FileBlobs;
+use crate::config::{database_path, jwt_secret, webhook_secret};
 use crate::db::Db;
 use crate::keys::SqliteKeyStore;
 use crate::poller::Poller;
@@ -10,8 +11,10 @@ use crate::sqs_poller::SqsPoller;
 use crate::store::SqliteStore;
 use anyhow::Context;
 use ferry_api::AppState;
-use ferry_aws::{DynamoKeyStore, DynamoStore, SqsQueue};
-use ferry_core::{JobStore, KeyStore, Limits, SentimentClassifier, TaskQueue};
+use ferry_aws::{DynamoKeyStore, DynamoStore, S3Blobs, SqsQueue};
+use ferry_core::callback::CallbackPolicy;
+use ferry_core::{BlobStore, JobStore, KeyStore, Limits, SentimentClassifier, TaskQueue, WebhookConfig};
+use ferry_inference::webhook::WebhookSender;
 use ferry_inference::{Upstream, Worker};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -43,6 +46,13 @@ pub struct ServeConfig {
     pub max_attempts: u32,
     /// Concurrent poll loops; 0 serves the API only and leaves jobs queued.
     pub workers: usize,
+    /// Webhook signing and retries; `None`: from the environment, with a
+    /// master key generated in the data directory.
+    pub webhooks: Option<WebhookConfig>,
+    /// Which callback destinations are allowed beyond public https ones.
+    pub callback_policy: CallbackPolicy,
+    /// How often expired jobs and uploads are deleted (SQLite backend).
+    pub sweep_every: Duration,
 }
 
 impl ServeConfig {
@@ -56,6 +66,9 @@ impl ServeConfig {
             visibility: Duration::from_secs(60),
             max_attempts: 3,
             workers: 1,
+            webhooks: None,
+            callback_policy: CallbackPolicy::default(),
+            sweep_every: Duration::from_secs(3600),
         }
     }
 }
@@ -66,6 +79,38 @@ pub struct Server {
     listener: TcpListener,
     router: axum::Router,
     pollers: Vec<Pollers>,
+    sweeper: Option<Sweeper>,
+}
+
+/// Deletes what retention has expired: jobs from SQLite, uploads from files.
+struct Sweeper {
+    store: Arc<SqliteStore>,
+    blobs: FileBlobs,
+    retention: Duration,
+    every: Duration,
+}
+
+impl Sweeper {
+    async fn run(self, mut stop: watch::Receiver<bool>) {
+        while !*stop.borrow() {
+            match self.store.sweep_expired().await {
+                Ok(0) => {}
+                Ok(jobs) => info!(jobs, "expired jobs deleted"),
+                Err(e) => tracing::warn!(error = %e, "sweeping expired jobs failed"),
+            }
+            let (blobs, retention) = (self.blobs.clone(), self.retention);
+            match tokio::task::spawn_blocking(move || blobs.sweep("uploads", retention)).await {
+                Ok(Ok(0)) => {}
+                Ok(Ok(files)) => info!(files, "expired uploads deleted"),
+                Ok(Err(e)) => tracing::warn!(error = %e, "sweeping expired uploads failed"),
+                Err(e) => tracing::warn!(error = %e, "upload sweep task failed"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(self.every) => {}
+                _ = stop.changed() => {}
+            }
+        }
+    }
 }
 
 enum Pollers {
@@ -88,46 +133,70 @@ impl Server {
             .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
         let secret = jwt_secret(&config.data_dir, config.jwt_secret.as_deref())?;
         let auth = ferry_api::config::authenticator(Some(&secret)).await.map_err(anyhow::Error::msg)?;
-        type Adapters = (Arc<dyn JobStore>, Arc<dyn TaskQueue>, Arc<dyn KeyStore>, Vec<Pollers>);
-        let (store, queue, keys, pollers): Adapters = match &config.backend {
+        let webhooks = match config.webhooks.clone() {
+            Some(webhooks) => webhooks,
+            None => WebhookConfig::from_env(Some(&webhook_secret(&config.data_dir)?))
+                .map_err(anyhow::Error::msg)?
+                .context("no webhook secret")?,
+        };
+        let retention = config.limits.retention;
+        let sender = || WebhookSender::new(config.callback_policy).map_err(anyhow::Error::msg);
+        type Adapters = (
+            Arc<dyn JobStore>,
+            Arc<dyn TaskQueue>,
+            Arc<dyn KeyStore>,
+            Arc<dyn BlobStore>,
+            Vec<Pollers>,
+            Option<Sweeper>,
+        );
+        let (store, queue, keys, blobs, pollers, sweeper): Adapters = match &config.backend {
             Backend::Sqlite => {
                 let db = Db::open(&database_path(&config.data_dir))?;
-                let store: Arc<dyn JobStore> = Arc::new(SqliteStore::new(db.clone()));
+                let sqlite = Arc::new(SqliteStore::new(db.clone()).with_retention(retention));
+                let store: Arc<dyn JobStore> = sqlite.clone();
                 let keys: Arc<dyn KeyStore> = Arc::new(SqliteKeyStore::new(db.clone()));
-                // One delivery more than the worker's attempts: the worker fails the
-                // job itself on its last attempt; the dead-letter table only catches a
-                // message whose handling crashed the process every time.
-                let queue = SqliteQueue::new(db, config.visibility, config.max_attempts + 1);
+                let file_blobs = FileBlobs::new(config.data_dir.join("blobs"));
+                let blobs: Arc<dyn BlobStore> = Arc::new(file_blobs.clone());
+                // As with SQS and maxReceiveCount: the worker's last attempt is
+                // the queue's last delivery; the message is dead-lettered after it.
+                let queue = SqliteQueue::new(db, config.visibility, config.max_attempts);
                 let recovered = queue.recover().await?;
                 if recovered > 0 {
                     info!(messages = recovered, "queued work from before the restart will resume");
                 }
                 let worker = Arc::new(
-                    Worker::new(Arc::clone(&store), model, config.max_attempts).with_upstream(Upstream::from_env()),
+                    Worker::new(Arc::clone(&store), model, config.max_attempts)
+                        .with_upstream(Upstream::from_env())
+                        .with_queue(Arc::new(queue.clone()))
+                        .with_blobs(Arc::clone(&blobs))
+                        .with_webhooks(webhooks.clone(), sender()?)
+                        .with_limits(config.limits.clone()),
                 );
                 let pollers = (0..config.workers)
-                    .map(|_| {
-                        Pollers::Sqlite(Poller {
-                            queue: queue.clone(),
-                            worker: Arc::clone(&worker),
-                            store: Arc::clone(&store),
-                        })
-                    })
+                    .map(|_| Pollers::Sqlite(Poller { queue: queue.clone(), worker: Arc::clone(&worker) }))
                     .collect();
-                (store, Arc::new(queue), keys, pollers)
+                let sweeper = Sweeper { store: sqlite, blobs: file_blobs, retention, every: config.sweep_every };
+                (store, Arc::new(queue), keys, blobs, pollers, Some(sweeper))
             }
             Backend::Aws { table, queue_url, bucket } => {
                 let sdk = ferry_aws::config().await;
-                let store: Arc<dyn JobStore> = Arc::new(DynamoStore::new(&sdk, table, bucket));
+                let store: Arc<dyn JobStore> =
+                    Arc::new(DynamoStore::new(&sdk, table, bucket).with_retention(retention));
                 let queue = Arc::new(SqsQueue::new(&sdk, queue_url));
                 let keys: Arc<dyn KeyStore> = Arc::new(DynamoKeyStore::new(&sdk, table));
+                let blobs: Arc<dyn BlobStore> = Arc::new(S3Blobs::new(&sdk, bucket));
                 let worker = Arc::new(
-                    Worker::new(Arc::clone(&store), model, config.max_attempts).with_upstream(Upstream::from_env()),
+                    Worker::new(Arc::clone(&store), model, config.max_attempts)
+                        .with_upstream(Upstream::from_env())
+                        .with_queue(queue.clone())
+                        .with_blobs(Arc::clone(&blobs))
+                        .with_webhooks(webhooks.clone(), sender()?)
+                        .with_limits(config.limits.clone()),
                 );
                 let pollers = (0..config.workers)
                     .map(|_| Pollers::Sqs(SqsPoller { queue: Arc::clone(&queue), worker: Arc::clone(&worker) }))
                     .collect();
-                (store, queue, keys, pollers)
+                (store, queue, keys, blobs, pollers, None)
             }
         };
         let mut state = AppState::new(store, queue, Arc::new(auth), keys);
@@ -135,8 +204,11 @@ impl Server {
         state.scopes = ferry_api::config::scopes();
         state.rate_limit = ferry_api::config::rate_limit().map_err(anyhow::Error::msg)?;
         state.cors_origins = Arc::new(ferry_api::config::cors_origins());
+        state.blobs = Some(blobs);
+        state.webhooks = Some(webhooks);
+        state.callback_policy = config.callback_policy;
         let listener = TcpListener::bind(config.addr).await.with_context(|| format!("binding {}", config.addr))?;
-        Ok(Server { listener, router: ferry_api::router(state), pollers })
+        Ok(Server { listener, router: ferry_api::router(state), pollers, sweeper })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -147,7 +219,10 @@ impl Server {
     /// in-flight requests and the worker's current batch finish, and returns.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
-        let workers: Vec<_> = self.pollers.into_iter().map(|p| tokio::spawn(p.run(stop_rx.clone()))).collect();
+        let mut workers: Vec<_> = self.pollers.into_iter().map(|p| tokio::spawn(p.run(stop_rx.clone()))).collect();
+        if let Some(sweeper) = self.sweeper {
+            workers.push(tokio::spawn(sweeper.run(stop_rx.clone())));
+        }
         let stopping = async move {
             shutdown.await;
             info!("shutting down: draining requests and the current batch");

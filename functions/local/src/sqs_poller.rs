@@ -50,6 +50,19 @@ impl SqsPoller {
             if let Err(e) = self.queue.delete(&done).await {
                 warn!(error = %e, "could not delete finished messages; they will be redelivered harmlessly");
             }
+            // Lambda leaves failed messages hidden for the queue's whole
+            // visibility timeout; locally they come back after a short
+            // back-off, so retries (and dead-lettering) happen in seconds.
+            for record in event.records.iter().filter(|r| failed.contains(r.message_id.as_deref().unwrap_or_default()))
+            {
+                let count: u32 =
+                    record.attributes.get("ApproximateReceiveCount").and_then(|c| c.parse().ok()).unwrap_or(1);
+                if let Some(handle) = &record.receipt_handle
+                    && let Err(e) = self.queue.change_visibility(handle, 1 << count.min(5)).await
+                {
+                    warn!(error = %e, "could not schedule a retry");
+                }
+            }
         }
         info!("SQS worker stopped");
     }

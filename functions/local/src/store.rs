@@ -3,25 +3,54 @@
 
 use crate::db::Db;
 use async_trait::async_trait;
+use ferry_core::job::DEFAULT_RETENTION;
+use ferry_core::ports::IDEMPOTENCY_TTL;
 use ferry_core::{
-    ChunkResults, Created, ItemResult, Job, JobId, JobStatus, JobStore, Progress, StoreError, Task, TaskMessage,
+    ChunkResults, Created, Idempotency, ItemResult, Job, JobId, JobStatus, JobStore, Progress, Recorded, StoreError,
+    Task, TaskMessage, WebhookState, WebhookStatus,
 };
 use rusqlite::{OptionalExtension, Row, Transaction, params};
+use std::time::Duration;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 pub struct SqliteStore {
     db: Db,
+    /// Retention of jobs an upstream message creates (the API sets its own).
+    retention: Duration,
 }
 
 impl SqliteStore {
     pub fn new(db: Db) -> Self {
-        SqliteStore { db }
+        SqliteStore { db, retention: DEFAULT_RETENTION }
+    }
+
+    pub fn with_retention(mut self, retention: Duration) -> Self {
+        self.retention = retention;
+        self
+    }
+
+    /// Deletes jobs (and their results and keys) past their retention; they
+    /// already read as missing. Returns how many jobs went.
+    pub async fn sweep_expired(&self) -> Result<usize, StoreError> {
+        self.db
+            .call(|conn| {
+                let tx = conn.transaction()?;
+                let now = OffsetDateTime::now_utc().unix_timestamp();
+                tx.execute("DELETE FROM chunks WHERE job_id IN (SELECT id FROM jobs WHERE expires_at <= ?1)", [now])?;
+                let jobs = tx.execute("DELETE FROM jobs WHERE expires_at <= ?1", [now])?;
+                tx.execute("DELETE FROM idempotency WHERE expires_at <= ?1", [now])?;
+                tx.commit()?;
+                Ok(jobs)
+            })
+            .await
     }
 }
 
-const JOB_COLUMNS: &str =
-    "id, owner, task, status, total, done, failed, chunks, error, metadata, created_at, updated_at";
+const JOB_COLUMNS: &str = "id, owner, task, status, total, done, failed, chunks, error, metadata, created_at, \
+     updated_at, callback_url, deadline, expires_at, webhook, document";
+/// Hides expired jobs from every read.
+const LIVE: &str = "(expires_at IS NULL OR expires_at > unixepoch())";
 const NOT_FINAL: &str = "status IN ('queued', 'running')";
 
 fn conversion(e: impl std::error::Error + Send + Sync + 'static) -> rusqlite::Error {
@@ -45,6 +74,10 @@ fn job_from_row(row: &Row<'_>) -> rusqlite::Result<Job> {
     let task: String = row.get(2)?;
     let status: String = row.get(3)?;
     let metadata: Option<String> = row.get(9)?;
+    let created_at = timestamp(row.get(10)?)?;
+    let deadline: Option<String> = row.get(13)?;
+    let expires_at: Option<i64> = row.get(14)?;
+    let webhook: Option<String> = row.get(15)?;
     Ok(Job {
         id: id.parse().map_err(conversion)?,
         owner: row.get(1)?,
@@ -54,20 +87,28 @@ fn job_from_row(row: &Row<'_>) -> rusqlite::Result<Job> {
         chunks: row.get(7)?,
         error: row.get(8)?,
         metadata: metadata.map(|m| serde_json::from_str(&m)).transpose().map_err(conversion)?,
-        created_at: timestamp(row.get(10)?)?,
+        created_at,
         updated_at: timestamp(row.get(11)?)?,
+        callback_url: row.get(12)?,
+        deadline: deadline.map(timestamp).transpose()?,
+        expires_at: match expires_at {
+            Some(t) => OffsetDateTime::from_unix_timestamp(t).map_err(conversion)?,
+            None => created_at + DEFAULT_RETENTION,
+        },
+        webhook: webhook.map(|w| serde_json::from_str(&w)).transpose().map_err(conversion)?,
+        document: row.get(16)?,
     })
 }
 
 fn load(tx: &Transaction<'_>, id: &str) -> rusqlite::Result<Option<Job>> {
-    tx.query_row(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1"), [id], job_from_row).optional()
+    tx.query_row(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1 AND {LIVE}"), [id], job_from_row).optional()
 }
 
-fn insert(tx: &Transaction<'_>, job: &Job, key: Option<&str>) -> rusqlite::Result<usize> {
+fn insert(tx: &Transaction<'_>, job: &Job) -> rusqlite::Result<usize> {
     tx.execute(
-        "INSERT INTO jobs (id, owner, task, status, total, done, failed, chunks, error, metadata, idempotency_key,
-                           created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+        "INSERT INTO jobs (id, owner, task, status, total, done, failed, chunks, error, metadata, created_at,
+                           updated_at, callback_url, deadline, expires_at, webhook, webhook_status, document)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
          ON CONFLICT DO NOTHING",
         params![
             job.id.to_string(),
@@ -80,31 +121,60 @@ fn insert(tx: &Transaction<'_>, job: &Job, key: Option<&str>) -> rusqlite::Resul
             job.chunks,
             job.error,
             job.metadata.as_ref().map(|m| m.to_string()),
-            key,
             rfc3339(job.created_at),
             rfc3339(job.updated_at),
+            job.callback_url,
+            job.deadline.map(rfc3339),
+            job.expires_at.unix_timestamp(),
+            job.webhook.as_ref().map(|w| serde_json::to_string(w).expect("webhook state serialises")),
+            job.webhook.as_ref().map(|w| w.status.as_str()),
+            job.document,
         ],
     )
 }
 
+/// The idempotency record's job, when the key is live: the same request gets
+/// it back, a different one is a mismatch.
+fn idempotent_replay(tx: &Transaction<'_>, job: &Job, idem: &Idempotency) -> rusqlite::Result<Option<Created>> {
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let record: Option<(String, String)> = tx
+        .query_row(
+            "SELECT job_id, fingerprint FROM idempotency WHERE owner = ?1 AND key = ?2 AND expires_at > ?3",
+            params![job.owner, idem.key, now],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let Some((id, fingerprint)) = record else { return Ok(None) };
+    let Some(existing) = load(tx, &id)? else { return Ok(None) };
+    Ok(Some(if fingerprint == idem.fingerprint { Created::Existing(existing) } else { Created::Mismatch(existing) }))
+}
+
 #[async_trait]
 impl JobStore for SqliteStore {
-    async fn create_job(&self, job: &Job, idempotency_key: Option<&str>) -> Result<Created, StoreError> {
+    async fn create_job(&self, job: &Job, idempotency: Option<&Idempotency>) -> Result<Created, StoreError> {
         let job = job.clone();
-        let key = idempotency_key.map(str::to_owned);
+        let idem = idempotency.cloned();
         self.db
             .call(move |conn| {
                 let tx = conn.transaction()?;
-                if insert(&tx, &job, key.as_deref())? == 1 {
-                    tx.commit()?;
-                    return Ok(Created::New(job));
+                if let Some(idem) = &idem {
+                    if let Some(replay) = idempotent_replay(&tx, &job, idem)? {
+                        return Ok(replay);
+                    }
+                    let expires = (ferry_core::job::now() + IDEMPOTENCY_TTL).unix_timestamp();
+                    tx.execute(
+                        "INSERT OR REPLACE INTO idempotency (owner, key, job_id, fingerprint, expires_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                        params![job.owner, idem.key, job.id.to_string(), idem.fingerprint, expires],
+                    )?;
                 }
-                let existing = tx.query_row(
-                    &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE owner = ?1 AND idempotency_key = ?2"),
-                    params![job.owner, key],
-                    job_from_row,
-                )?;
-                Ok(Created::Existing(existing))
+                if insert(&tx, &job)? == 0 {
+                    // The same id twice: a retried call with the same job.
+                    let existing = load(&tx, &job.id.to_string())?.filter(|j| j.owner == job.owner);
+                    return existing.map(Created::Existing).ok_or(rusqlite::Error::QueryReturnedNoRows);
+                }
+                tx.commit()?;
+                Ok(Created::New(job))
             })
             .await
     }
@@ -114,7 +184,7 @@ impl JobStore for SqliteStore {
         self.db
             .call(move |conn| {
                 conn.query_row(
-                    &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1 AND owner = ?2"),
+                    &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1 AND owner = ?2 AND {LIVE}"),
                     params![id, owner],
                     job_from_row,
                 )
@@ -146,6 +216,7 @@ impl JobStore for SqliteStore {
 
     async fn begin(&self, message: &TaskMessage, create_missing: bool) -> Result<Option<Job>, StoreError> {
         let message = message.clone();
+        let retention = self.retention;
         self.db
             .call(move |conn| {
                 let tx = conn.transaction()?;
@@ -165,7 +236,8 @@ impl JobStore for SqliteStore {
                         let mut job = Job::new(&message.owner, message.task, total, 0);
                         job.id = message.job_id;
                         job.status = JobStatus::Running;
-                        insert(&tx, &job, None)?;
+                        job.retain_for(retention);
+                        insert(&tx, &job)?;
                         job
                     }
                 };
@@ -175,7 +247,7 @@ impl JobStore for SqliteStore {
             .await
     }
 
-    async fn complete_chunk(&self, id: JobId, chunk: u32, results: &[ItemResult]) -> Result<bool, StoreError> {
+    async fn complete_chunk(&self, id: JobId, chunk: u32, results: &[ItemResult]) -> Result<Recorded, StoreError> {
         let json = serde_json::to_string(results).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let ok = results.iter().filter(|r| r.is_ok()).count() as u32;
         let failed = results.len() as u32 - ok;
@@ -183,30 +255,91 @@ impl JobStore for SqliteStore {
         self.db
             .call(move |conn| {
                 let tx = conn.transaction()?;
-                let live: bool = tx
-                    .query_row(&format!("SELECT 1 FROM jobs WHERE id = ?1 AND {NOT_FINAL}"), [&id], |_| Ok(true))
-                    .optional()?
-                    .unwrap_or(false);
-                if !live {
-                    return Ok(false);
+                let Some(job) = load(&tx, &id)? else { return Ok(Recorded { counted: false, job: None }) };
+                if job.status.is_terminal() {
+                    return Ok(Recorded { counted: false, job: Some(job) });
                 }
                 let inserted = tx.execute(
                     "INSERT INTO chunks (job_id, chunk, results) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
                     params![id, chunk, json],
                 )?;
-                if inserted == 0 {
+                if inserted == 1 {
+                    tx.execute(
+                        "UPDATE jobs SET done = done + ?2, failed = failed + ?3, updated_at = ?4, status = 'running'
+                         WHERE id = ?1",
+                        params![id, ok, failed, rfc3339(ferry_core::job::now())],
+                    )?;
+                }
+                finish_if_complete(&tx, &id)?;
+                let job = load(&tx, &id)?;
+                tx.commit()?;
+                Ok(Recorded { counted: inserted == 1, job })
+            })
+            .await
+    }
+
+    async fn set_split(&self, id: JobId, total: u32, chunks: u32) -> Result<bool, StoreError> {
+        let id = id.to_string();
+        self.db
+            .call(move |conn| {
+                let changed = conn.execute(
+                    &format!(
+                        "UPDATE jobs SET total = ?2, chunks = ?3 WHERE id = ?1 AND {NOT_FINAL}
+                         AND (chunks = 0 OR (total = ?2 AND chunks = ?3))"
+                    ),
+                    params![id, total, chunks],
+                )?;
+                Ok(changed == 1)
+            })
+            .await
+    }
+
+    async fn reopen_chunk(&self, id: JobId, chunk: u32) -> Result<bool, StoreError> {
+        let id = id.to_string();
+        self.db
+            .call(move |conn| {
+                let tx = conn.transaction()?;
+                let json: Option<String> = tx
+                    .query_row("SELECT results FROM chunks WHERE job_id = ?1 AND chunk = ?2", params![id, chunk], |r| {
+                        r.get(0)
+                    })
+                    .optional()?;
+                let Some(json) = json else { return Ok(false) };
+                let items: Vec<ItemResult> = serde_json::from_str(&json).map_err(conversion)?;
+                if items.iter().any(ItemResult::is_ok) {
                     return Ok(false);
                 }
+                tx.execute("DELETE FROM chunks WHERE job_id = ?1 AND chunk = ?2", params![id, chunk])?;
                 tx.execute(
-                    &format!(
-                        "UPDATE jobs SET done = done + ?2, failed = failed + ?3, updated_at = ?4,
-                             status = CASE WHEN done + ?2 + failed + ?3 >= total THEN 'succeeded' ELSE 'running' END
-                         WHERE id = ?1 AND {NOT_FINAL}"
-                    ),
-                    params![id, ok, failed, rfc3339(ferry_core::job::now())],
+                    "UPDATE jobs SET failed = failed - ?2, updated_at = ?3, error = NULL, webhook = NULL,
+                         webhook_status = NULL,
+                         status = CASE WHEN status IN ('succeeded', 'failed') THEN 'running' ELSE status END
+                     WHERE id = ?1",
+                    params![id, items.len() as u32, rfc3339(ferry_core::job::now())],
                 )?;
                 tx.commit()?;
                 Ok(true)
+            })
+            .await
+    }
+
+    async fn update_webhook(
+        &self,
+        id: JobId,
+        expect: Option<WebhookStatus>,
+        next: Option<&WebhookState>,
+    ) -> Result<bool, StoreError> {
+        let id = id.to_string();
+        let expect = expect.map(WebhookStatus::as_str);
+        let status = next.map(|n| n.status.as_str());
+        let json = next.map(|n| serde_json::to_string(n).expect("webhook state serialises"));
+        self.db
+            .call(move |conn| {
+                let changed = conn.execute(
+                    "UPDATE jobs SET webhook = ?3, webhook_status = ?4 WHERE id = ?1 AND webhook_status IS ?2",
+                    params![id, expect, json, status],
+                )?;
+                Ok(changed == 1)
             })
             .await
     }
@@ -240,7 +373,7 @@ impl JobStore for SqliteStore {
             .call(move |conn| {
                 let mut stmt = conn.prepare_cached(&format!(
                     "SELECT {JOB_COLUMNS} FROM jobs
-                     WHERE owner = ?1 AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR id < ?3)
+                     WHERE owner = ?1 AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR id < ?3) AND {LIVE}
                      ORDER BY id DESC LIMIT ?4"
                 ))?;
                 let rows = stmt.query_map(params![owner, status, before, limit], job_from_row)?;
@@ -249,16 +382,17 @@ impl JobStore for SqliteStore {
             .await
     }
 
-    async fn cancel_job(&self, owner: &str, id: JobId) -> Result<Option<Job>, StoreError> {
-        let (owner, id) = (owner.to_owned(), id.to_string());
+    async fn cancel_job(&self, owner: &str, id: JobId, reason: &str) -> Result<Option<Job>, StoreError> {
+        let (owner, id, reason) = (owner.to_owned(), id.to_string(), reason.to_owned());
         self.db
             .call(move |conn| {
                 let tx = conn.transaction()?;
                 tx.execute(
                     &format!(
-                        "UPDATE jobs SET status = 'canceled', updated_at = ?3 WHERE id = ?1 AND owner = ?2 AND {NOT_FINAL}"
+                        "UPDATE jobs SET status = 'canceled', error = ?3, updated_at = ?4
+                         WHERE id = ?1 AND owner = ?2 AND {NOT_FINAL} AND {LIVE}"
                     ),
-                    params![id, owner, rfc3339(ferry_core::job::now())],
+                    params![id, owner, reason, rfc3339(ferry_core::job::now())],
                 )?;
                 let job = load(&tx, &id)?.filter(|j| j.owner == owner);
                 tx.commit()?;
@@ -266,4 +400,19 @@ impl JobStore for SqliteStore {
             })
             .await
     }
+}
+
+/// Ends a job whose items are all accounted for: succeeded, or failed when
+/// every item failed. A document job not split yet (total 0) never is.
+fn finish_if_complete(tx: &Transaction<'_>, id: &str) -> rusqlite::Result<()> {
+    tx.execute(
+        &format!(
+            "UPDATE jobs SET updated_at = ?2,
+                 status = CASE WHEN done = 0 THEN 'failed' ELSE 'succeeded' END,
+                 error = CASE WHEN done = 0 THEN 'every item failed' ELSE error END
+             WHERE id = ?1 AND {NOT_FINAL} AND total > 0 AND done + failed >= total"
+        ),
+        params![id, rfc3339(ferry_core::job::now())],
+    )?;
+    Ok(())
 }

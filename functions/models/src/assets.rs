@@ -32,6 +32,20 @@ impl std::fmt::Debug for ModelAssets<'_> {
     }
 }
 
+impl ModelAssets<'_> {
+    /// SHA-256 over the files (each length-prefixed, so moving bytes from
+    /// one file to another changes it), hex.
+    pub fn sha256(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        for file in [self.tokenizer, self.encoder, self.head] {
+            hash.update((file.len() as u64).to_le_bytes());
+            hash.update(file);
+        }
+        hex::encode(hash.finalize())
+    }
+}
+
 #[cfg(feature = "bundled")]
 impl ModelAssets<'static> {
     /// The files in this crate's `assets/`, compiled into the binary.

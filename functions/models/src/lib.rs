@@ -34,6 +34,8 @@ pub const MODEL_ID: &str = "ferry-sentiment-minilm-vader-v1";
 pub struct SentimentModel {
     encoder: Encoder,
     head: Head,
+    /// SHA-256 over the three model files, in a fixed order.
+    sha256: String,
 }
 
 impl std::fmt::Debug for SentimentModel {
@@ -62,7 +64,7 @@ impl SentimentModel {
     pub fn from_assets(assets: ModelAssets<'_>) -> Result<Self, ModelError> {
         let encoder = Encoder::new(assets.tokenizer, assets.encoder)?;
         let head = Head::new(assets.head)?;
-        Ok(SentimentModel { encoder, head })
+        Ok(SentimentModel { encoder, head, sha256: assets.sha256() })
     }
 
     /// Builds the model from the assets compiled into the binary, so it needs
@@ -70,6 +72,11 @@ impl SentimentModel {
     #[cfg(feature = "bundled")]
     pub fn bundled() -> Result<Self, ModelError> {
         Self::from_assets(ModelAssets::BUNDLED)
+    }
+
+    /// SHA-256 (hex) of the model files this instance was built from.
+    pub fn sha256(&self) -> &str {
+        &self.sha256
     }
 
     /// Sentence embeddings: one L2-normalised [`EMBEDDING_DIM`]-d vector per
@@ -103,6 +110,12 @@ impl SentimentClassifier for SentimentModel {
             Ok(())
         })?;
         out.into_iter().map(|s| s.ok_or_else(|| ModelError("internal: a text got no score".into()))).collect()
+    }
+
+    /// `ferry-sentiment-minilm-vader-v1@sha256:<first 16 hex digits>`: enough
+    /// to tell model builds apart in every result without bloating them.
+    fn provenance(&self) -> String {
+        format!("{MODEL_ID}@sha256:{}", &self.sha256[..16])
     }
 
     fn describe(&self) -> ModelInfo {
