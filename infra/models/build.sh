@@ -18,3 +18,9 @@ $PY train_head.py        # candidates on val, temperature -> .work/sentiment_hea
 $PY blend_head.py        # VADER blend fit on eval/dev_reviews.jsonl (CV), temperature -> sentiment_head.onnx, metrics.json
 $PY write_report.py      # parity.json, assets/README.md, prints the evaluation table
 $PY bench_ort.py         # onnxruntime single-thread throughput table
+$PY skills/build_skills.py  # skill-extractor -> skills/skills.txt, skill_mlp.onnx (verified), parity.json, README.md
+# Test fixtures, not model assets (slow: fp32 reference embeddings in numpy, ~5 min): WITH_FIXTURES=1 ./build.sh
+if [ "${WITH_FIXTURES:-0}" = 1 ]; then
+  $PY skills/make_resume_fixtures.py   # tests/fixtures/resumes/: PDF/DOCX renders + expected.json
+  $PY skills/make_hostile_docs.py      # tests/fixtures/hostile/: small hostile documents + manifest.json
+fi
