@@ -1,0 +1,283 @@
+//! The match score: how well a resume covers a job description.
+//!
+//! score = 100 × (0.60 × coverage + 0.25 × similarity + 0.15 × experience), rounded:
+//! - **coverage**: each required skill (the job description's skills) earns
+//!   1 when the resume has it (the same skill, or the same letters and digits:
+//!   `node.js` = `nodejs`), 0.75 when the resume has a skill whose embedding is
+//!   at least [`NEAR_SIMILARITY`] close (`postgres` ≈ `postgresql`), 0 when
+//!   missing; coverage is the mean. Each skill's points are listed.
+//! - **similarity**: cosine similarity of the two documents' embeddings,
+//!   mapped linearly from [0.15, 0.75] to [0, 1].
+//! - **experience**: years of experience over the years the description asks
+//!   for, at most 1; 1 when it asks for none; 0.5 when the resume's years
+//!   cannot be read (unknown is not zero, and not full marks either).
+//!
+//! The same input always gives the same score.
+
+use serde::{Deserialize, Serialize};
+use std::sync::LazyLock;
+
+pub const WEIGHT_COVERAGE: f32 = 0.60;
+pub const WEIGHT_SIMILARITY: f32 = 0.25;
+pub const WEIGHT_EXPERIENCE: f32 = 0.15;
+/// Skill-name embeddings at least this close count as a near match.
+pub const NEAR_SIMILARITY: f32 = 0.80;
+/// Credit of a near match.
+pub const NEAR_CREDIT: f32 = 0.75;
+
+/// A skill the resume shows, where.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SkillEvidence {
+    pub skill: String,
+    pub start: usize,
+    pub end: usize,
+    /// The words around it.
+    pub snippet: String,
+}
+
+pub struct MatchInput<'a> {
+    /// Skills the job description asks for.
+    pub required: &'a [String],
+    /// Skills found in the resume, one entry per skill (first evidence).
+    pub resume: &'a [SkillEvidence],
+    /// Cosine similarity of two skill names' embeddings.
+    pub skill_similarity: &'a dyn Fn(&str, &str) -> f32,
+    /// Cosine similarity of the resume's and the description's embeddings.
+    pub document_similarity: f32,
+    pub years: Option<f32>,
+    pub required_years: Option<f32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkillStatus {
+    Matched,
+    Near,
+    Missing,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SkillContribution {
+    pub skill: String,
+    pub status: SkillStatus,
+    /// The resume's skill that matched (itself, or the near one).
+    pub matched_by: Option<String>,
+    pub similarity: Option<f32>,
+    pub evidence: Option<SkillEvidence>,
+    /// Points of the 100 this skill contributes.
+    pub points: f32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobMatch {
+    /// 0–100.
+    pub score: u8,
+    pub coverage: f32,
+    pub similarity: f32,
+    pub experience: f32,
+    pub skills: Vec<SkillContribution>,
+    pub explanation: String,
+}
+
+pub fn score(input: &MatchInput<'_>) -> JobMatch {
+    let per_skill = if input.required.is_empty() { 0.0 } else { 100.0 * WEIGHT_COVERAGE / input.required.len() as f32 };
+    let skills: Vec<SkillContribution> = input.required.iter().map(|r| contribution(r, input, per_skill)).collect();
+    let coverage = if input.required.is_empty() {
+        // Nothing asked for: coverage cannot distinguish candidates.
+        0.0
+    } else {
+        skills.iter().map(|s| s.points).sum::<f32>() / (100.0 * WEIGHT_COVERAGE)
+    };
+    let similarity = ((input.document_similarity - 0.15) / 0.60).clamp(0.0, 1.0);
+    let experience = match (input.years, input.required_years) {
+        (_, None) => 1.0,
+        (Some(years), Some(required)) if required > 0.0 => (years / required).min(1.0),
+        (Some(_), Some(_)) => 1.0,
+        (None, Some(_)) => 0.5,
+    };
+    let total = WEIGHT_COVERAGE * coverage + WEIGHT_SIMILARITY * similarity + WEIGHT_EXPERIENCE * experience;
+    let score = (100.0 * total).round().clamp(0.0, 100.0) as u8;
+    let explanation = explain(&skills, input, score, similarity);
+    JobMatch {
+        score,
+        coverage: round3(coverage),
+        similarity: round3(similarity),
+        experience: round3(experience),
+        skills,
+        explanation,
+    }
+}
+
+fn contribution(required: &str, input: &MatchInput<'_>, per_skill: f32) -> SkillContribution {
+    let key = letters(required);
+    if let Some(exact) = input.resume.iter().find(|e| e.skill == required || letters(&e.skill) == key) {
+        return SkillContribution {
+            skill: required.to_owned(),
+            status: SkillStatus::Matched,
+            matched_by: Some(exact.skill.clone()),
+            similarity: Some(1.0),
+            evidence: Some(exact.clone()),
+            points: round3(per_skill),
+        };
+    }
+    let best = input
+        .resume
+        .iter()
+        .map(|e| (e, (input.skill_similarity)(required, &e.skill)))
+        .max_by(|a, b| a.1.total_cmp(&b.1).then_with(|| b.0.skill.cmp(&a.0.skill)));
+    match best {
+        Some((near, sim)) if sim >= NEAR_SIMILARITY => SkillContribution {
+            skill: required.to_owned(),
+            status: SkillStatus::Near,
+            matched_by: Some(near.skill.clone()),
+            similarity: Some(round3(sim)),
+            evidence: Some(near.clone()),
+            points: round3(per_skill * NEAR_CREDIT),
+        },
+        _ => SkillContribution {
+            skill: required.to_owned(),
+            status: SkillStatus::Missing,
+            matched_by: None,
+            similarity: None,
+            evidence: None,
+            points: 0.0,
+        },
+    }
+}
+
+/// The facts behind the score, in one paragraph.
+fn explain(skills: &[SkillContribution], input: &MatchInput<'_>, score: u8, similarity: f32) -> String {
+    let names = |status: SkillStatus| -> Vec<String> {
+        skills
+            .iter()
+            .filter(|s| s.status == status)
+            .map(|s| match (status, &s.matched_by) {
+                (SkillStatus::Near, Some(by)) => format!("{} (as {by})", s.skill),
+                _ => s.skill.clone(),
+            })
+            .collect()
+    };
+    let (matched, near, missing) = (names(SkillStatus::Matched), names(SkillStatus::Near), names(SkillStatus::Missing));
+    let mut parts = Vec::new();
+    if skills.is_empty() {
+        parts.push("The job description names no skills from the gazetteer, so skills do not count.".to_owned());
+    } else {
+        parts.push(format!(
+            "The resume shows {} of the {} skills the job asks for{}.",
+            matched.len(),
+            skills.len(),
+            list(&matched, ": ")
+        ));
+        if !near.is_empty() {
+            parts.push(format!(
+                "{} more {} close{}.",
+                near.len(),
+                if near.len() == 1 { "is" } else { "are" },
+                list(&near, ": ")
+            ));
+        }
+        if !missing.is_empty() {
+            parts.push(format!("Missing{}.", list(&missing, ": ")));
+        }
+    }
+    parts.push(match (input.years, input.required_years) {
+        (Some(y), Some(r)) => format!("{y:.1} years of experience against {r:.0} asked for."),
+        (Some(y), None) => format!("{y:.1} years of experience; the job states no minimum."),
+        (None, Some(r)) => format!("The resume's years of experience could not be read ({r:.0} asked for)."),
+        (None, None) => "Neither side states years of experience.".to_owned(),
+    });
+    parts.push(format!("Overall the texts are {} similar; score {score}/100.", describe_similarity(similarity)));
+    parts.join(" ")
+}
+
+fn list(items: &[String], lead: &str) -> String {
+    if items.is_empty() { String::new() } else { format!("{lead}{}", items.join(", ")) }
+}
+
+fn describe_similarity(similarity: f32) -> &'static str {
+    match similarity {
+        s if s >= 0.66 => "closely",
+        s if s >= 0.33 => "moderately",
+        _ => "loosely",
+    }
+}
+
+fn letters(s: &str) -> String {
+    s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+}
+
+fn round3(x: f32) -> f32 {
+    (x * 1000.0).round() / 1000.0
+}
+
+static YEARS: LazyLock<regex::Regex> = LazyLock::new(|| {
+    regex::Regex::new(r"(?i)\b(\d{1,2})\s*\+?\s*(?:or more\s+)?(?:years|yrs)\b").expect("a valid pattern")
+});
+
+/// The least years of experience a job description asks for ("5+ years").
+pub fn required_years(description: &str) -> Option<f32> {
+    YEARS.captures_iter(description).filter_map(|c| c[1].parse::<f32>().ok()).filter(|y| *y <= 30.0).reduce(f32::min)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn evidence(skill: &str) -> SkillEvidence {
+        SkillEvidence { skill: skill.into(), start: 0, end: skill.len(), snippet: format!("… {skill} …") }
+    }
+
+    fn similarity(a: &str, b: &str) -> f32 {
+        if (a, b) == ("postgres", "postgresql") { 0.9 } else { 0.1 }
+    }
+
+    #[test]
+    fn exact_near_and_missing_skills_add_up() {
+        let required: Vec<String> = ["rust", "postgres", "kafka", "node.js"].map(String::from).to_vec();
+        let resume = [evidence("rust"), evidence("postgresql"), evidence("nodejs")];
+        let input = MatchInput {
+            required: &required,
+            resume: &resume,
+            skill_similarity: &similarity,
+            document_similarity: 0.75,
+            years: Some(6.0),
+            required_years: Some(5.0),
+        };
+        let m = score(&input);
+        let statuses: Vec<SkillStatus> = m.skills.iter().map(|s| s.status).collect();
+        use SkillStatus::*;
+        assert_eq!(statuses, [Matched, Near, Missing, Matched]);
+        assert_eq!(m.skills[1].matched_by.as_deref(), Some("postgresql"));
+        assert!((m.coverage - 0.6875).abs() < 1e-3);
+        // 60 × 0.6875 + 25 × 1 + 15 × 1 = 81.25
+        assert_eq!(m.score, 81);
+        let points: f32 = m.skills.iter().map(|s| s.points).sum();
+        assert!((points - 41.25).abs() < 0.01, "contributions sum to the coverage part");
+        assert!(m.explanation.contains("2 of the 4"), "{}", m.explanation);
+        assert!(m.explanation.contains("postgres (as postgresql)"), "{}", m.explanation);
+        assert!(m.explanation.contains("Missing: kafka"), "{}", m.explanation);
+        assert_eq!(score(&input), m, "stable for the same input");
+    }
+
+    #[test]
+    fn experience_is_never_invented() {
+        let input = MatchInput {
+            required: &[],
+            resume: &[],
+            skill_similarity: &similarity,
+            document_similarity: 0.0,
+            years: None,
+            required_years: Some(5.0),
+        };
+        let m = score(&input);
+        assert_eq!((m.experience, m.score), (0.5, 8));
+        assert!(m.explanation.contains("could not be read"));
+    }
+
+    #[test]
+    fn years_asked_for() {
+        assert_eq!(required_years("You have 5+ years of backend work and 2 years of Rust."), Some(2.0));
+        assert_eq!(required_years("Seven years"), None);
+        assert_eq!(required_years("3 or more years"), Some(3.0));
+    }
+}
