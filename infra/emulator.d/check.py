@@ -227,6 +227,13 @@ def check_schema() -> None:
         "a job_id that is not a UUID": message(job_id="job-1"),
         "a document outside uploads/<owner>/": message(items=None, document={"key": "results/check/a.jsonl"}),
         "an unknown task": message(task="summarise"),
+        "a resume-match without a job description": message(task="resume-match", items=None,
+                                                            document={"key": "uploads/check/cv.pdf"}),
+        "a resume-match with items": message(task="resume-match", job_description={"text": "Rust"}),
+        "a sentiment message with a job description": message(job_description={"text": "Rust"}),
+        "a job description with both text and key": message(
+            task="resume-match", items=None, document={"key": "uploads/check/cv.pdf"},
+            job_description={"text": "Rust", "key": "uploads/check/jd.txt"}),
     }
     for what, instance in invalid.items():
         check(f"schema: refuses a message with {what}", bool(errors(instance)), "accepted")

@@ -11,8 +11,8 @@ use axum::http::{Request, StatusCode, header};
 use ferry_api::AppState;
 use ferry_core::callback::CallbackPolicy;
 use ferry_core::{
-    Authenticator, BlobStore, JobStore, KeyStore, Limits, ModelError, ModelInfo, SentimentClassifier, SentimentScores,
-    TaskQueue, WebhookConfig, catalog,
+    Authenticator, BlobStore, JobStore, KeyStore, Limits, ModelError, ModelInfo, ResumeAnalyzer, SentimentClassifier,
+    SentimentScores, TaskQueue, WebhookConfig, catalog,
 };
 use ferry_inference::Worker;
 use ferry_inference::webhook::WebhookSender;
@@ -117,18 +117,25 @@ impl TestApp {
     /// Any authenticator (a JWKS one for the attack tests), and a last look
     /// at the state (rate limits, scopes) before the router is built.
     pub fn with_auth(limits: Limits, auth: Authenticator, configure: impl FnOnce(&mut AppState)) -> TestApp {
-        Self::build(limits, auth, Arc::new(KeywordModel), configure)
+        Self::build(limits, auth, Arc::new(KeywordModel), None, configure)
     }
 
     /// With any model (e.g. one that fails on some texts).
     pub fn with_model(model: Arc<dyn SentimentClassifier>) -> TestApp {
-        Self::build(Limits::default(), Authenticator::hs256(SECRET).unwrap(), model, |_| {})
+        Self::build(Limits::default(), Authenticator::hs256(SECRET).unwrap(), model, None, |_| {})
+    }
+
+    /// A worker that also runs resume-match jobs with `analyzer`.
+    pub fn with_analyzer(analyzer: Arc<dyn ResumeAnalyzer>) -> TestApp {
+        let auth = Authenticator::hs256(SECRET).unwrap();
+        Self::build(Limits::default(), auth, Arc::new(KeywordModel), Some(analyzer), |_| {})
     }
 
     fn build(
         limits: Limits,
         auth: Authenticator,
         model: Arc<dyn SentimentClassifier>,
+        analyzer: Option<Arc<dyn ResumeAnalyzer>>,
         configure: impl FnOnce(&mut AppState),
     ) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -150,13 +157,15 @@ impl TestApp {
         state.webhooks = Some(webhooks.clone());
         state.callback_policy = LOOPBACK_CALLBACKS;
         configure(&mut state);
-        let worker = Arc::new(
-            Worker::new(Arc::clone(&store), model, MAX_ATTEMPTS)
-                .with_queue(Arc::new(queue.clone()))
-                .with_blobs(Arc::clone(&blobs))
-                .with_webhooks(webhooks.clone(), WebhookSender::new(LOOPBACK_CALLBACKS).unwrap())
-                .with_limits(limits),
-        );
+        let mut worker = Worker::new(Arc::clone(&store), model, MAX_ATTEMPTS)
+            .with_queue(Arc::new(queue.clone()))
+            .with_blobs(Arc::clone(&blobs))
+            .with_webhooks(webhooks.clone(), WebhookSender::new(LOOPBACK_CALLBACKS).unwrap())
+            .with_limits(limits);
+        if let Some(analyzer) = analyzer {
+            worker = worker.with_resumes(analyzer);
+        }
+        let worker = Arc::new(worker);
         let router = ferry_api::router(state);
         TestApp { router, store, queue, auth, keys, blobs, worker, webhooks, stop: None, _dir: dir }
     }

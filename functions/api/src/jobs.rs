@@ -8,9 +8,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ferry_core::callback::check_url;
-use ferry_core::message::{chunk_texts, count_chunks, document_message, upload_key};
+use ferry_core::message::{chunk_texts, count_chunks, document_message, resume_message, upload_key};
 use ferry_core::webhook::notify_if_final;
-use ferry_core::{Created, Idempotency, ItemOutcome, ItemResult, Job, JobId, JobStatus, Limits, Task};
+use ferry_core::{Created, Idempotency, ItemOutcome, ItemResult, Job, JobDescription, JobId, JobStatus, Limits, Task};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -33,9 +33,16 @@ pub struct CreateJob {
     input: Option<String>,
     #[serde(default)]
     inputs: Option<Vec<String>>,
-    /// An uploaded JSONL document of inputs (`POST /v1/documents`).
+    /// An uploaded document (`POST /v1/documents`): JSONL inputs for
+    /// sentiment, the resume for resume-match.
     #[serde(default)]
     document_id: Option<String>,
+    /// resume-match: the job description's text, or
+    #[serde(default)]
+    job_description: Option<String>,
+    /// an uploaded document holding it.
+    #[serde(default)]
+    job_description_document_id: Option<String>,
     #[serde(default)]
     metadata: Option<Value>,
     #[serde(default)]
@@ -50,6 +57,8 @@ enum Inputs {
     Texts(Vec<String>),
     /// A JSONL document's key; the worker splits it.
     Document(String),
+    /// A resume's key and what it is matched against.
+    Resume(String, JobDescription),
 }
 
 /// Everything about a new job besides its inputs.
@@ -84,18 +93,24 @@ pub async fn create(
     let idempotency =
         idempotency_key(&headers)?.map(|key| Idempotency { key, fingerprint: fingerprint(&req, &headers) });
     let options = Options {
-        metadata: validate_metadata(req.metadata)?,
-        callback_url: match req.callback_url {
+        metadata: validate_metadata(req.metadata.clone())?,
+        callback_url: match req.callback_url.clone() {
             Some(url) => Some(check_callback(&state, &url).await?),
             None => None,
         },
         deadline: deadline(&headers, req.deadline.as_deref(), &state.limits)?,
         idempotency,
     };
-    let inputs = match req.document_id {
-        Some(id) if req.input.is_none() && req.inputs.is_none() => document(&state, &caller.subject, &id).await?,
-        Some(_) => return Err(Problem::invalid_input("give \"document_id\" or \"input(s)\", not both")),
-        None => Inputs::Texts(inputs(req.input, req.inputs, &state.limits)?),
+    let inputs = match task {
+        Task::ResumeMatch => resume_inputs(&state, &caller.subject, &req).await?,
+        Task::Sentiment if req.job_description.is_some() || req.job_description_document_id.is_some() => {
+            return Err(Problem::invalid_input("a job description is for task \"resume-match\""));
+        }
+        Task::Sentiment => match req.document_id.clone() {
+            Some(id) if req.input.is_none() && req.inputs.is_none() => document(&state, &caller.subject, &id).await?,
+            Some(_) => return Err(Problem::invalid_input("give \"document_id\" or \"input(s)\", not both")),
+            None => Inputs::Texts(inputs(req.input.clone(), req.inputs.clone(), &state.limits)?),
+        },
     };
     let (job, replayed) = submit(&state, &caller.subject, task, inputs, options).await?;
     let wait = preferred_wait(header_str(&headers, "prefer"), state.limits.max_wait);
@@ -186,6 +201,45 @@ fn fingerprint(req: &CreateJob, headers: &HeaderMap) -> String {
     hash.update(b"\0cancel-after:");
     hash.update(header_str(headers, "cancel-after").unwrap_or("").as_bytes());
     hex::encode(hash.finalize())
+}
+
+/// A resume-match job's documents: the resume (`document_id`) and the job
+/// description (`job_description` text or `job_description_document_id`).
+async fn resume_inputs(state: &AppState, owner: &str, req: &CreateJob) -> Result<Inputs, Problem> {
+    if req.input.is_some() || req.inputs.is_some() {
+        return Err(Problem::invalid_input("resume-match takes \"document_id\", not \"input(s)\""));
+    }
+    let resume =
+        req.document_id.as_deref().ok_or_else(|| Problem::invalid_input("missing \"document_id\" (the resume)"))?;
+    let Inputs::Document(resume) = document(state, owner, resume).await? else {
+        unreachable!("document() gives a document")
+    };
+    let description = match (&req.job_description, &req.job_description_document_id) {
+        (Some(text), None) => {
+            if text.trim().is_empty() {
+                return Err(Problem::invalid_input("\"job_description\" is empty"));
+            }
+            if text.len() > state.limits.max_text_bytes {
+                return Err(Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "text-too-long",
+                    "Text too long",
+                    format!("the job description is {} bytes; at most {}", text.len(), state.limits.max_text_bytes),
+                ));
+            }
+            JobDescription { text: Some(text.clone()), key: None }
+        }
+        (None, Some(id)) => match document(state, owner, id).await? {
+            Inputs::Document(key) => JobDescription { text: None, key: Some(key) },
+            _ => unreachable!("document() gives a document"),
+        },
+        _ => {
+            return Err(Problem::invalid_input(
+                "give the job description as \"job_description\" (text) or \"job_description_document_id\"",
+            ));
+        }
+    };
+    Ok(Inputs::Resume(resume, description))
 }
 
 /// An uploaded document of the caller's, as a job's inputs.
@@ -449,13 +503,14 @@ async fn submit(
     let (total, chunks) = match &inputs {
         Inputs::Texts(texts) => (texts.len() as u32, count_chunks(texts)),
         Inputs::Document(_) => (0, 0),
+        Inputs::Resume(..) => (1, 1),
     };
     let mut job = Job::new(owner, task, total, chunks);
     job.retain_for(state.limits.retention);
     job.metadata = options.metadata;
     job.callback_url = options.callback_url;
     job.deadline = options.deadline;
-    if let Inputs::Document(key) = &inputs {
+    if let Inputs::Document(key) | Inputs::Resume(key, _) = &inputs {
         job.document = Some(key.clone());
     }
     let job = match state.store.create_job(&job, options.idempotency.as_ref()).await? {
@@ -475,6 +530,7 @@ async fn submit(
     let messages = match &inputs {
         Inputs::Texts(texts) => chunk_texts(&job, texts),
         Inputs::Document(key) => vec![document_message(&job, key)],
+        Inputs::Resume(key, description) => vec![resume_message(&job, key, description.clone())],
     };
     if let Err(e) = state.queue.send(&messages).await {
         let _ = state.store.fail_job(job.id, "could not queue the job").await;

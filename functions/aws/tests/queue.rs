@@ -21,6 +21,7 @@ fn messages(job: &Job, n: u32, text: &str) -> Vec<TaskMessage> {
     (0..n)
         .map(|chunk| TaskMessage {
             document: None,
+            job_description: None,
             v: 1,
             job_id: job.id,
             owner: job.owner.clone(),

@@ -25,6 +25,7 @@ fn idem(key: &str) -> Idempotency {
 fn message(job: &Job, chunk: u32, items: std::ops::Range<u32>) -> TaskMessage {
     TaskMessage {
         document: None,
+        job_description: None,
         v: 1,
         job_id: job.id,
         owner: job.owner.clone(),

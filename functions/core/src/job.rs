@@ -38,15 +38,19 @@ impl FromStr for JobId {
 
 /// What a job does. New tasks are added here and nowhere else.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
 pub enum Task {
+    #[serde(rename = "sentiment")]
     Sentiment,
+    /// A resume against a job description: contacts, skills, experience, score.
+    #[serde(rename = "resume-match")]
+    ResumeMatch,
 }
 
 impl Task {
     pub fn as_str(self) -> &'static str {
         match self {
             Task::Sentiment => "sentiment",
+            Task::ResumeMatch => "resume-match",
         }
     }
 }
@@ -56,7 +60,8 @@ impl FromStr for Task {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "sentiment" => Ok(Task::Sentiment),
-            other => Err(format!("unknown task {other:?}; supported: \"sentiment\"")),
+            "resume-match" => Ok(Task::ResumeMatch),
+            other => Err(format!("unknown task {other:?}; supported: \"sentiment\", \"resume-match\"")),
         }
     }
 }
@@ -335,6 +340,8 @@ mod tests {
     #[test]
     fn unknown_task_is_an_error() {
         assert_eq!("sentiment".parse::<Task>(), Ok(Task::Sentiment));
+        assert_eq!("resume-match".parse::<Task>(), Ok(Task::ResumeMatch));
+        assert_eq!(serde_json::to_value(Task::ResumeMatch).unwrap(), "resume-match");
         assert!("summarise".parse::<Task>().is_err());
     }
 }

@@ -8,6 +8,7 @@ pub mod keys;
 pub mod limits;
 pub mod message;
 pub mod ports;
+pub mod resume;
 pub mod sentiment;
 pub mod webhook;
 
@@ -16,11 +17,12 @@ pub use auth::{AuthError, Authenticator, Method, Principal, Scopes, TokenRules};
 pub use job::{ItemOutcome, ItemResult, Job, JobId, JobStatus, Progress, Task, WebhookState, WebhookStatus};
 pub use keys::{ApiKeyRecord, KeyStore, NewApiKey};
 pub use limits::Limits;
-pub use message::{DocumentRef, Item, Poison, TaskMessage};
+pub use message::{DocumentRef, Item, JobDescription, Poison, TaskMessage};
 pub use ports::{
     BlobError, BlobStore, ChunkResults, Created, DeadLetter, DeadLetterQueue, Idempotency, JobStore, QueueError,
     Recorded, StoreError, TaskQueue,
 };
+pub use resume::{AnalysisError, ResumeAnalyzer};
 pub use sentiment::{
     ModelError, ModelInfo, Sentiment, SentimentClassifier, SentimentPrediction, SentimentScores, catalog,
 };

@@ -23,9 +23,13 @@ pub struct TaskMessage {
     /// The items themselves, or
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub items: Vec<Item>,
-    /// a JSONL document the worker splits into chunk messages.
+    /// a document: for sentiment, JSONL the worker splits into chunk
+    /// messages; for resume-match, the resume.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub document: Option<DocumentRef>,
+    /// What a resume is matched against (resume-match only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_description: Option<JobDescription>,
     /// Item count of the whole job. Only needed when an upstream system puts a
     /// message on the queue for a job the API never created.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -37,6 +41,16 @@ pub struct TaskMessage {
 pub struct Item {
     pub i: u32,
     pub text: String,
+}
+
+/// A job description: its text, or an uploaded document's key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobDescription {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
 }
 
 /// Where a document job's inputs are: a key in the blob store.
@@ -72,6 +86,19 @@ impl TaskMessage {
         }
         let message: TaskMessage =
             serde_json::from_value(value).map_err(|e| poison(format!("malformed message: {e}")))?;
+        if message.task == Task::ResumeMatch {
+            let jd = message.job_description.as_ref();
+            if message.document.is_none() || !message.items.is_empty() {
+                return Err(poison("a resume-match message names one document (the resume) and no items".into()));
+            }
+            if jd.is_none_or(|jd| jd.text.is_some() == jd.key.is_some()) {
+                return Err(poison("a resume-match message needs a job_description with text or key".into()));
+            }
+            return Ok(message);
+        }
+        if message.job_description.is_some() {
+            return Err(poison("only resume-match messages carry a job_description".into()));
+        }
         match (message.items.len(), &message.document) {
             (0, None) => return Err(poison("message has no items".into())),
             (n, Some(_)) if n > 0 => return Err(poison("a message has items or a document, not both".into())),
@@ -137,6 +164,7 @@ fn message(job: &Job, chunk: u32, items: Vec<Item>) -> TaskMessage {
         chunk,
         items,
         document: None,
+        job_description: None,
         total: None,
     }
 }
@@ -151,8 +179,14 @@ pub fn document_message(job: &Job, key: &str) -> TaskMessage {
         chunk: 0,
         items: Vec::new(),
         document: Some(DocumentRef { key: key.to_owned() }),
+        job_description: None,
         total: None,
     }
+}
+
+/// The one message of a resume-match job.
+pub fn resume_message(job: &Job, resume_key: &str, job_description: JobDescription) -> TaskMessage {
+    TaskMessage { job_description: Some(job_description), ..document_message(job, resume_key) }
 }
 
 /// Where an owner's upload `document_id` lives in the blob store:
@@ -275,6 +309,29 @@ mod tests {
 
         let doc = document_message(&job(), "uploads/alice/d1");
         assert_eq!(TaskMessage::parse(&doc.to_json()).unwrap(), doc);
+    }
+
+    #[test]
+    fn resume_match_messages_carry_a_document_and_a_job_description() {
+        let mut job = job();
+        job.task = Task::ResumeMatch;
+        let jd = JobDescription { text: Some("Rust engineer".into()), key: None };
+        let msg = resume_message(&job, "uploads/alice/cv", jd);
+        assert_eq!(TaskMessage::parse(&msg.to_json()).unwrap(), msg);
+        let mut v = serde_json::to_value(&msg).unwrap();
+        v["job_description"] = serde_json::json!({"text": "a", "key": "uploads/alice/jd"});
+        assert!(TaskMessage::parse(&v.to_string()).unwrap_err().reason.contains("text or key"));
+        v["job_description"] = serde_json::Value::Null;
+        assert!(TaskMessage::parse(&v.to_string()).is_err());
+        let mut sentiment = serde_json::to_value(chunk_texts(&self::job(), &["x".into()]).remove(0)).unwrap();
+        sentiment["job_description"] = serde_json::json!({"text": "Rust"});
+        assert!(TaskMessage::parse(&sentiment.to_string()).unwrap_err().reason.contains("only resume-match"));
+        // The schema's own example parses.
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../../../schemas/queue-message.schema.json")).unwrap();
+        for example in schema["examples"].as_array().unwrap() {
+            TaskMessage::parse(&example.to_string()).expect("every schema example is a valid message");
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! failed with the reason) or worth retrying. The Lambda SQS handler and the
 //! local poll loop both call it; only the queue around it differs.
 
+pub mod s3;
 pub mod sqs;
 pub mod webhook;
 
@@ -10,8 +11,9 @@ use ferry_core::job::now;
 use ferry_core::message::{chunk_texts, parse_jsonl, upload_prefix};
 use ferry_core::webhook::{jitter, notify_if_final};
 use ferry_core::{
-    BlobError, BlobStore, ItemResult, Job, JobId, JobStore, Limits, Poison, SentimentClassifier, SentimentScores,
-    StoreError, Task, TaskMessage, TaskQueue, WebhookConfig, WebhookMessage, WebhookState, WebhookStatus,
+    AnalysisError, BlobError, BlobStore, ItemResult, Job, JobId, JobStore, Limits, Poison, ResumeAnalyzer,
+    SentimentClassifier, SentimentScores, StoreError, Task, TaskMessage, TaskQueue, WebhookConfig, WebhookMessage,
+    WebhookState, WebhookStatus,
 };
 use std::sync::Arc;
 use tracing::{Instrument, info, info_span, warn};
@@ -19,6 +21,11 @@ use webhook::WebhookSender;
 
 /// Largest JSONL document the worker reads.
 pub const MAX_DOCUMENT_BYTES: u64 = 64 * 1024 * 1024;
+/// Largest resume or job-description document the worker reads.
+pub const MAX_RESUME_BYTES: u64 = 10 * 1024 * 1024;
+/// Longest a resume analysis may take before its job fails; the extractor's
+/// own budget normally stops a hostile document far sooner.
+pub const ANALYSIS_BUDGET: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// A message as any queue hands it over.
 #[derive(Debug, Clone)]
@@ -61,6 +68,7 @@ pub struct Worker {
     queue: Option<Arc<dyn TaskQueue>>,
     blobs: Option<Arc<dyn BlobStore>>,
     webhooks: Option<(WebhookConfig, Arc<WebhookSender>)>,
+    resumes: Option<Arc<dyn ResumeAnalyzer>>,
     limits: Limits,
 }
 
@@ -110,8 +118,15 @@ impl Worker {
             queue: None,
             blobs: None,
             webhooks: None,
+            resumes: None,
             limits: Limits::default(),
         }
+    }
+
+    /// Runs resume-match jobs (needs [`Worker::with_blobs`] for the documents).
+    pub fn with_resumes(mut self, analyzer: Arc<dyn ResumeAnalyzer>) -> Self {
+        self.resumes = Some(analyzer);
+        self
     }
 
     /// Restricts which owners' messages may create jobs (default: any).
@@ -178,10 +193,11 @@ impl Worker {
     /// to do; `Ok(Some)`: items to run through the model.
     async fn admit(&self, received: &Received) -> Result<Option<TaskMessage>, Outcome> {
         if let Some(kind) = s3_notification(&received.body) {
-            // The bucket notifies the queue of uploads; jobs are created by
-            // the API, so these are acknowledged and logged, never retried.
-            info!(message_id = %received.id, kind, "S3 notification acknowledged");
-            return Ok(None);
+            // The bucket notifies the queue of uploads. An upload with a job
+            // description beside it starts a resume-match job; any other is
+            // the API's (its job comes from POST /v1/jobs) and is acknowledged.
+            info!(message_id = %received.id, kind, "S3 notification");
+            return Err(self.uploads(&received.body).await);
         }
         if let Some(webhook) = WebhookMessage::parse(&received.body) {
             return Err(match webhook {
@@ -210,6 +226,9 @@ impl Worker {
         }
         if job.is_overdue(now()) {
             return self.cancel_overdue(&job).instrument(span).await.map(|_| None);
+        }
+        if message.task == Task::ResumeMatch {
+            return Err(self.match_resume(&job, &message).instrument(span).await);
         }
         if let Some(document) = &message.document {
             return Err(self.split(&job, &document.key).instrument(span).await);
@@ -274,6 +293,90 @@ impl Worker {
             return Outcome::Retry(e.to_string());
         }
         info!(items = texts.len(), chunks = messages.len(), "document split");
+        Outcome::Done
+    }
+
+    /// A resume-match job: both documents from the blob store, the analysis
+    /// on a blocking thread within [`ANALYSIS_BUDGET`], one result.
+    async fn match_resume(&self, job: &Job, message: &TaskMessage) -> Outcome {
+        let (Some(blobs), Some(analyzer)) = (&self.blobs, &self.resumes) else {
+            return self.poison_job(job.id, "resume analysis is not enabled on this worker").await;
+        };
+        let owned = upload_prefix(&job.owner);
+        let resume_key = message.document.as_ref().map(|d| d.key.as_str()).unwrap_or_default();
+        let jd = message.job_description.as_ref().expect("parse checked it");
+        if !resume_key.starts_with(&owned) || jd.key.as_ref().is_some_and(|k| !k.starts_with(&owned)) {
+            return self.poison_job(job.id, "the documents are not the job owner's uploads").await;
+        }
+        let resume = match self.document(blobs.as_ref(), resume_key, "resume").await {
+            Ok(bytes) => bytes,
+            Err(outcome) => return self.settle(job.id, outcome).await,
+        };
+        let description = match (&jd.text, &jd.key) {
+            (Some(text), _) => text.clone().into_bytes(),
+            (None, Some(key)) => match self.document(blobs.as_ref(), key, "job description").await {
+                Ok(bytes) => bytes,
+                Err(outcome) => return self.settle(job.id, outcome).await,
+            },
+            (None, None) => unreachable!("parse checked it"),
+        };
+        let analyzer = Arc::clone(analyzer);
+        let span = tracing::Span::current();
+        let run = tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            analyzer.analyze(&resume, &description).map(|result| (result, analyzer.provenance()))
+        });
+        let analysis = match tokio::time::timeout(ANALYSIS_BUDGET, run).await {
+            Err(_) => Err(AnalysisError::Unreadable(format!(
+                "the analysis took longer than {} s; the document may be hostile",
+                ANALYSIS_BUDGET.as_secs()
+            ))),
+            Ok(Err(e)) => Err(AnalysisError::Model(format!("analysis task failed: {e}"))),
+            Ok(Ok(result)) => result,
+        };
+        match analysis {
+            Ok((mut result, provenance)) => {
+                result["model"] = serde_json::Value::String(provenance);
+                self.record(job.id, 0, &[ItemResult::ok(0, result)]).await
+            }
+            Err(AnalysisError::Unreadable(reason)) => self.poison_job(job.id, &reason).await,
+            Err(e @ AnalysisError::Model(_)) => Outcome::Retry(e.to_string()),
+        }
+    }
+
+    /// A document's bytes, or what to do with the message when there are none.
+    async fn document(&self, blobs: &dyn BlobStore, key: &str, what: &str) -> Result<Vec<u8>, Result<String, String>> {
+        match blobs.get(key, MAX_RESUME_BYTES).await {
+            Ok(Some(bytes)) => Ok(bytes),
+            Ok(None) => Err(Ok(format!("the {what} does not exist (expired or never uploaded)"))),
+            Err(BlobError::TooLarge(n)) => Err(Ok(format!("the {what} is {n} bytes; at most {MAX_RESUME_BYTES}"))),
+            Err(BlobError::Unavailable(e)) => Err(Err(e)),
+            Err(e) => Err(Ok(e.to_string())),
+        }
+    }
+
+    /// `Ok(reason)`: fail the job; `Err(reason)`: retry.
+    async fn settle(&self, job_id: JobId, outcome: Result<String, String>) -> Outcome {
+        match outcome {
+            Ok(reason) => self.poison_job(job_id, &reason).await,
+            Err(reason) => Outcome::Retry(reason),
+        }
+    }
+
+    /// S3 notifications: each new upload with a job description beside it
+    /// (`<key>.jd.txt`) becomes a resume-match job, once per object version.
+    async fn uploads(&self, body: &str) -> Outcome {
+        let (Some(blobs), Some(queue)) = (&self.blobs, &self.queue) else { return Outcome::Done };
+        if self.resumes.is_none() {
+            return Outcome::Done;
+        }
+        for upload in s3::uploads(body) {
+            match s3::start_job(self.store.as_ref(), queue.as_ref(), blobs.as_ref(), &self.upstream, &upload).await {
+                Ok(Some(job_id)) => info!(%job_id, "resume-match job from an upload"),
+                Ok(None) => {}
+                Err(e) => return Outcome::Retry(e),
+            }
+        }
         Outcome::Done
     }
 
