@@ -25,6 +25,7 @@ pub struct LambdaFunction {
     emulator: Child,
     function: Child,
     logs: tempfile::NamedTempFile,
+    emulator_logs: tempfile::NamedTempFile,
     scratch: tempfile::TempDir,
 }
 
@@ -58,15 +59,7 @@ impl LambdaFunction {
     /// Starts cargo-lambda's runtime emulator and `binary` against it, with
     /// the process environment plus `env`.
     pub fn start(cargo_lambda: &Path, binary: &str, env: &[(&str, &str)]) -> LambdaFunction {
-        let port = free_port();
-        let emulator = Command::new(cargo_lambda)
-            .args(["lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P", &port.to_string()])
-            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start cargo lambda watch");
-        wait_for_port(port);
+        let (port, emulator, emulator_logs) = start_emulator(cargo_lambda);
         let logs = tempfile::NamedTempFile::new().unwrap();
         let function = Command::new(binary)
             .envs([
@@ -81,7 +74,7 @@ impl LambdaFunction {
             .spawn()
             .expect("start the function binary");
         let scratch = tempfile::tempdir().unwrap();
-        LambdaFunction { cargo_lambda: cargo_lambda.into(), port, emulator, function, logs, scratch }
+        LambdaFunction { cargo_lambda: cargo_lambda.into(), port, emulator, function, logs, emulator_logs, scratch }
     }
 
     /// Invokes the function with `event` through `cargo lambda invoke
@@ -109,9 +102,10 @@ impl LambdaFunction {
         let stdout = String::from_utf8_lossy(&output.stdout);
         assert!(
             output.status.success(),
-            "cargo lambda invoke failed: {}\n{stdout}\nfunction logs:\n{}",
+            "cargo lambda invoke failed: {}\n{stdout}\nfunction logs:\n{}\nruntime emulator logs:\n{}",
             String::from_utf8_lossy(&output.stderr),
-            self.logs()
+            self.logs(),
+            std::fs::read_to_string(self.emulator_logs.path()).unwrap_or_default()
         );
         serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
     }
@@ -131,15 +125,55 @@ impl Drop for LambdaFunction {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+/// `cargo lambda watch` on a port of its own. When its port is taken it
+/// logs nothing and exits, and a check that the port answers would then
+/// find the other listener: so ports are never handed out twice in this
+/// process, and an emulator that exits is started again on a new port.
+fn start_emulator(cargo_lambda: &Path) -> (u16, Child, tempfile::NamedTempFile) {
+    for _ in 0..3 {
+        let port = free_port();
+        let logs = tempfile::NamedTempFile::new().unwrap();
+        // --ignore-changes: nothing to rebuild, so no file watcher over the
+        // whole checkout (.venv included).
+        let mut emulator = Command::new(cargo_lambda)
+            .args(["lambda", "watch", "--only-lambda-apis", "--ignore-changes", "-A", "127.0.0.1", "-P"])
+            .arg(port.to_string())
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+            .stdout(logs.reopen().unwrap())
+            .stderr(logs.reopen().unwrap())
+            .spawn()
+            .expect("start cargo lambda watch");
+        if listening(port, &mut emulator) {
+            return (port, emulator, logs);
+        }
+        emulator.kill().ok();
+        emulator.wait().ok();
+    }
+    panic!("cargo lambda watch did not start on any of three ports");
 }
 
-fn wait_for_port(port: u16) {
+fn free_port() -> u16 {
+    static HANDED_OUT: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        if !handed_out.contains(&port) {
+            handed_out.push(port);
+            return port;
+        }
+    }
+}
+
+/// Whether `emulator` listens on `port` and is still running a moment later.
+fn listening(port: u16, emulator: &mut Child) -> bool {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let deadline = Instant::now() + Duration::from_secs(20);
     while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-        assert!(Instant::now() < deadline, "cargo lambda watch did not listen on {addr}");
+        if Instant::now() > deadline || emulator.try_wait().unwrap().is_some() {
+            return false;
+        }
         std::thread::sleep(Duration::from_millis(50));
     }
+    std::thread::sleep(Duration::from_millis(300));
+    emulator.try_wait().unwrap().is_none()
 }
