@@ -1,11 +1,14 @@
 //! The match score: how well a resume covers a job description.
 //!
 //! score = 100 × (0.60 × coverage + 0.25 × similarity + 0.15 × experience), rounded:
-//! - **coverage**: each required skill (the job description's skills) earns
-//!   1 when the resume has it (the same skill, or the same letters and digits:
-//!   `node.js` = `nodejs`), 0.75 when the resume has a skill whose embedding is
-//!   at least [`NEAR_SIMILARITY`] close (`postgres` ≈ `postgresql`), 0 when
-//!   missing; coverage is the mean. Each skill's points are listed.
+//! - **coverage**: each skill the job description names earns 1 when the
+//!   resume has it (the same skill, or the same letters and digits: `node.js`
+//!   = `nodejs`), 0.75 when the resume has a skill whose embedding is at least
+//!   [`NEAR_SIMILARITY`] close (`postgres` ≈ `postgresql`), 0 when missing;
+//!   coverage is the weighted mean, a required skill weighing 1 and a
+//!   nice-to-have one (named only under a "nice to have", "bonus" or
+//!   "preferred" heading, see [`preferred_ranges`]) [`PREFERRED_WEIGHT`].
+//!   Each skill's points are listed.
 //! - **similarity**: cosine similarity of the two documents' embeddings,
 //!   mapped linearly from [0.15, 0.75] to [0, 1].
 //! - **experience**: years of experience over the years the description asks
@@ -24,6 +27,8 @@ pub const WEIGHT_EXPERIENCE: f32 = 0.15;
 pub const NEAR_SIMILARITY: f32 = 0.80;
 /// Credit of a near match.
 pub const NEAR_CREDIT: f32 = 0.75;
+/// Weight of a nice-to-have skill against a required one.
+pub const PREFERRED_WEIGHT: f32 = 0.5;
 
 /// A skill the resume shows, where.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -38,6 +43,8 @@ pub struct SkillEvidence {
 pub struct MatchInput<'a> {
     /// Skills the job description asks for.
     pub required: &'a [String],
+    /// Skills it names as nice to have (none of them also in `required`).
+    pub preferred: &'a [String],
     /// Skills found in the resume, one entry per skill (first evidence).
     pub resume: &'a [SkillEvidence],
     /// Cosine similarity of two skill names' embeddings.
@@ -59,6 +66,8 @@ pub enum SkillStatus {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SkillContribution {
     pub skill: String,
+    /// Whether the job requires it (or only names it as nice to have).
+    pub required: bool,
     pub status: SkillStatus,
     /// The resume's skill that matched (itself, or the near one).
     pub matched_by: Option<String>,
@@ -80,14 +89,18 @@ pub struct JobMatch {
 }
 
 pub fn score(input: &MatchInput<'_>) -> JobMatch {
-    let per_skill = if input.required.is_empty() { 0.0 } else { 100.0 * WEIGHT_COVERAGE / input.required.len() as f32 };
-    let skills: Vec<SkillContribution> = input.required.iter().map(|r| contribution(r, input, per_skill)).collect();
-    let coverage = if input.required.is_empty() {
-        // Nothing asked for: coverage cannot distinguish candidates.
-        0.0
-    } else {
-        skills.iter().map(|s| s.points).sum::<f32>() / (100.0 * WEIGHT_COVERAGE)
-    };
+    let weights = input.required.len() as f32 + PREFERRED_WEIGHT * input.preferred.len() as f32;
+    let per_weight = if weights == 0.0 { 0.0 } else { 100.0 * WEIGHT_COVERAGE / weights };
+    let skills: Vec<SkillContribution> = (input.required.iter().map(|r| (r, true)))
+        .chain(input.preferred.iter().map(|p| (p, false)))
+        .map(|(skill, required)| {
+            let weight = if required { 1.0 } else { PREFERRED_WEIGHT };
+            contribution(skill, required, input, per_weight * weight)
+        })
+        .collect();
+    // Nothing asked for: coverage cannot distinguish candidates.
+    let coverage =
+        if weights == 0.0 { 0.0 } else { skills.iter().map(|s| s.points).sum::<f32>() / (100.0 * WEIGHT_COVERAGE) };
     let similarity = ((input.document_similarity - 0.15) / 0.60).clamp(0.0, 1.0);
     let experience = match (input.years, input.required_years) {
         (_, None) => 1.0,
@@ -108,11 +121,12 @@ pub fn score(input: &MatchInput<'_>) -> JobMatch {
     }
 }
 
-fn contribution(required: &str, input: &MatchInput<'_>, per_skill: f32) -> SkillContribution {
-    let key = letters(required);
-    if let Some(exact) = input.resume.iter().find(|e| e.skill == required || letters(&e.skill) == key) {
+fn contribution(skill: &str, required: bool, input: &MatchInput<'_>, per_skill: f32) -> SkillContribution {
+    let key = letters(skill);
+    if let Some(exact) = input.resume.iter().find(|e| e.skill == skill || letters(&e.skill) == key) {
         return SkillContribution {
-            skill: required.to_owned(),
+            skill: skill.to_owned(),
+            required,
             status: SkillStatus::Matched,
             matched_by: Some(exact.skill.clone()),
             similarity: Some(1.0),
@@ -123,11 +137,12 @@ fn contribution(required: &str, input: &MatchInput<'_>, per_skill: f32) -> Skill
     let best = input
         .resume
         .iter()
-        .map(|e| (e, (input.skill_similarity)(required, &e.skill)))
+        .map(|e| (e, (input.skill_similarity)(skill, &e.skill)))
         .max_by(|a, b| a.1.total_cmp(&b.1).then_with(|| b.0.skill.cmp(&a.0.skill)));
     match best {
         Some((near, sim)) if sim >= NEAR_SIMILARITY => SkillContribution {
-            skill: required.to_owned(),
+            skill: skill.to_owned(),
+            required,
             status: SkillStatus::Near,
             matched_by: Some(near.skill.clone()),
             similarity: Some(round3(sim)),
@@ -135,7 +150,8 @@ fn contribution(required: &str, input: &MatchInput<'_>, per_skill: f32) -> Skill
             points: round3(per_skill * NEAR_CREDIT),
         },
         _ => SkillContribution {
-            skill: required.to_owned(),
+            skill: skill.to_owned(),
+            required,
             status: SkillStatus::Missing,
             matched_by: None,
             similarity: None,
@@ -147,37 +163,14 @@ fn contribution(required: &str, input: &MatchInput<'_>, per_skill: f32) -> Skill
 
 /// The facts behind the score, in one paragraph.
 fn explain(skills: &[SkillContribution], input: &MatchInput<'_>, score: u8, similarity: f32) -> String {
-    let names = |status: SkillStatus| -> Vec<String> {
-        skills
-            .iter()
-            .filter(|s| s.status == status)
-            .map(|s| match (status, &s.matched_by) {
-                (SkillStatus::Near, Some(by)) => format!("{} (as {by})", s.skill),
-                _ => s.skill.clone(),
-            })
-            .collect()
-    };
-    let (matched, near, missing) = (names(SkillStatus::Matched), names(SkillStatus::Near), names(SkillStatus::Missing));
     let mut parts = Vec::new();
     if skills.is_empty() {
         parts.push("The job description names no skills from the gazetteer, so skills do not count.".to_owned());
-    } else {
-        parts.push(format!(
-            "The resume shows {} of the {} skills the job asks for{}.",
-            matched.len(),
-            skills.len(),
-            list(&matched, ": ")
-        ));
-        if !near.is_empty() {
-            parts.push(format!(
-                "{} more {} close{}.",
-                near.len(),
-                if near.len() == 1 { "is" } else { "are" },
-                list(&near, ": ")
-            ));
-        }
-        if !missing.is_empty() {
-            parts.push(format!("Missing{}.", list(&missing, ": ")));
+    }
+    for (required, kind) in [(true, "required"), (false, "nice-to-have")] {
+        let group: Vec<&SkillContribution> = skills.iter().filter(|s| s.required == required).collect();
+        if !group.is_empty() {
+            parts.push(explain_group(&group, kind));
         }
     }
     parts.push(match (input.years, input.required_years) {
@@ -188,6 +181,31 @@ fn explain(skills: &[SkillContribution], input: &MatchInput<'_>, score: u8, simi
     });
     parts.push(format!("Overall the texts are {} similar; score {score}/100.", describe_similarity(similarity)));
     parts.join(" ")
+}
+
+/// "The resume shows 2 of the 3 required skills: rust, go; 1 more is close: …; missing: kafka."
+fn explain_group(group: &[&SkillContribution], kind: &str) -> String {
+    let names = |status: SkillStatus| -> Vec<String> {
+        group
+            .iter()
+            .filter(|s| s.status == status)
+            .map(|s| match (status, &s.matched_by) {
+                (SkillStatus::Near, Some(by)) => format!("{} (as {by})", s.skill),
+                _ => s.skill.clone(),
+            })
+            .collect()
+    };
+    let (matched, near, missing) = (names(SkillStatus::Matched), names(SkillStatus::Near), names(SkillStatus::Missing));
+    let mut sentence =
+        format!("The resume shows {} of the {} {kind} skills{}", matched.len(), group.len(), list(&matched, ": "));
+    if !near.is_empty() {
+        let verb = if near.len() == 1 { "is" } else { "are" };
+        sentence.push_str(&format!("; {} more {verb} close{}", near.len(), list(&near, ": ")));
+    }
+    if !missing.is_empty() {
+        sentence.push_str(&format!("; missing{}", list(&missing, ": ")));
+    }
+    sentence + "."
 }
 
 fn list(items: &[String], lead: &str) -> String {
@@ -219,6 +237,54 @@ pub fn required_years(description: &str) -> Option<f32> {
     YEARS.captures_iter(description).filter_map(|c| c[1].parse::<f32>().ok()).filter(|y| *y <= 30.0).reduce(f32::min)
 }
 
+/// Byte ranges of a job description that name only nice-to-have things: a
+/// section under a heading that says so ("Nice to have", "Bonus points",
+/// "Preferred qualifications") up to the next heading, and a line that says
+/// "… is a plus" outside parentheses ("Rust or Go (both is a plus)" still
+/// requires one of them).
+pub fn preferred_ranges(description: &str) -> Vec<(usize, usize)> {
+    let mut ranges: Vec<(usize, usize)> = Vec::new();
+    let mut in_section = false;
+    for line in crate::text::lines(description) {
+        let end = line.start + line.text.len();
+        let lower = line.text.to_lowercase();
+        if is_heading(line.text) {
+            in_section = PREFERRED_WORDS.iter().any(|w| lower.contains(w));
+        }
+        let says_plus = PLUS_PHRASES.iter().any(|p| outside_parentheses(&lower, p));
+        if in_section || says_plus {
+            match ranges.last_mut() {
+                Some(last) if last.1 + 1 >= line.start => last.1 = end,
+                _ => ranges.push((line.start, end)),
+            }
+        }
+    }
+    ranges
+}
+
+const PREFERRED_WORDS: [&str; 8] =
+    ["nice to have", "nice-to-have", "bonus", "preferred", "plus", "desirable", "good to have", "optional"];
+const PLUS_PHRASES: [&str; 5] = ["is a plus", "are a plus", "is a bonus", "are a bonus", "nice to have"];
+
+/// A Markdown heading, or a short line that introduces a list ("Requirements:",
+/// "Nice to have").
+fn is_heading(line: &str) -> bool {
+    let t = line.trim();
+    if t.starts_with('#') {
+        return true;
+    }
+    let bullet = t.starts_with(['-', '*', '•', '+']) || t.chars().next().is_some_and(|c| c.is_ascii_digit());
+    let words = t.split_whitespace().count();
+    !bullet && (1..=6).contains(&words) && !t.ends_with(['.', ',', ';'])
+}
+
+fn outside_parentheses(line: &str, phrase: &str) -> bool {
+    line.match_indices(phrase).any(|(at, _)| {
+        let before = &line[..at];
+        before.matches('(').count() <= before.matches(')').count()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,6 +303,7 @@ mod tests {
         let resume = [evidence("rust"), evidence("postgresql"), evidence("nodejs")];
         let input = MatchInput {
             required: &required,
+            preferred: &[],
             resume: &resume,
             skill_similarity: &similarity,
             document_similarity: 0.75,
@@ -253,9 +320,9 @@ mod tests {
         assert_eq!(m.score, 81);
         let points: f32 = m.skills.iter().map(|s| s.points).sum();
         assert!((points - 41.25).abs() < 0.01, "contributions sum to the coverage part");
-        assert!(m.explanation.contains("2 of the 4"), "{}", m.explanation);
+        assert!(m.explanation.contains("2 of the 4 required skills"), "{}", m.explanation);
         assert!(m.explanation.contains("postgres (as postgresql)"), "{}", m.explanation);
-        assert!(m.explanation.contains("Missing: kafka"), "{}", m.explanation);
+        assert!(m.explanation.contains("missing: kafka"), "{}", m.explanation);
         assert_eq!(score(&input), m, "stable for the same input");
     }
 
@@ -263,6 +330,7 @@ mod tests {
     fn experience_is_never_invented() {
         let input = MatchInput {
             required: &[],
+            preferred: &[],
             resume: &[],
             skill_similarity: &similarity,
             document_similarity: 0.0,
@@ -272,6 +340,37 @@ mod tests {
         let m = score(&input);
         assert_eq!((m.experience, m.score), (0.5, 8));
         assert!(m.explanation.contains("could not be read"));
+    }
+
+    #[test]
+    fn nice_to_have_skills_weigh_half() {
+        let required: Vec<String> = vec!["rust".into()];
+        let preferred: Vec<String> = vec!["redis".into(), "tokio".into()];
+        let resume = [evidence("redis")];
+        let input = MatchInput {
+            required: &required,
+            preferred: &preferred,
+            resume: &resume,
+            skill_similarity: &similarity,
+            document_similarity: 0.15,
+            years: None,
+            required_years: None,
+        };
+        let m = score(&input);
+        // weights 1 + 0.5 + 0.5: redis earns 0.5 / 2 of the coverage.
+        assert!((m.coverage - 0.25).abs() < 1e-3, "{m:?}");
+        assert_eq!(m.skills.iter().map(|s| s.required).collect::<Vec<_>>(), [true, false, false]);
+        assert!((m.skills[1].points - 15.0).abs() < 1e-3);
+        assert!(m.explanation.contains("0 of the 1 required skills; missing: rust"), "{}", m.explanation);
+        assert!(m.explanation.contains("1 of the 2 nice-to-have skills: redis; missing: tokio"), "{}", m.explanation);
+    }
+
+    #[test]
+    fn nice_to_have_sections_and_lines() {
+        let jd = "## Requirements\n\n- Rust or Go (both is a plus).\n- Kafka.\n\n## Nice to have\n\nRedis, Terraform.\n\n## About us\nWe ship.\nKnowing Helm is a plus.\n";
+        let ranges = preferred_ranges(jd);
+        let slices: Vec<&str> = ranges.iter().map(|&(a, b)| &jd[a..b]).collect();
+        assert_eq!(slices, ["## Nice to have\n\nRedis, Terraform.\n", "Knowing Helm is a plus."]);
     }
 
     #[test]
