@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use ferry_core::ModelError;
+use sha2::{Digest, Sha256};
 
 /// HF tokenizers file of all-MiniLM-L6-v2 (BERT uncased WordPiece).
 pub const TOKENIZER_FILE: &str = "tokenizer.json";
@@ -36,14 +37,79 @@ impl ModelAssets<'_> {
     /// SHA-256 over the files (each length-prefixed, so moving bytes from
     /// one file to another changes it), hex.
     pub fn sha256(&self) -> String {
-        use sha2::{Digest, Sha256};
+        self.digests().all
+    }
+
+    /// [`Self::sha256`], and the same hash stopped after the tokenizer and the
+    /// encoder (the part the skill model shares), for the price of one pass.
+    pub(crate) fn digests(&self) -> Digests {
         let mut hash = Sha256::new();
-        for file in [self.tokenizer, self.encoder, self.head] {
-            hash.update((file.len() as u64).to_le_bytes());
-            hash.update(file);
+        for file in [self.tokenizer, self.encoder] {
+            hash_file(&mut hash, file);
+        }
+        let encoder = hex::encode(hash.clone().finalize());
+        hash_file(&mut hash, self.head);
+        Digests { encoder, all: hex::encode(hash.finalize()) }
+    }
+}
+
+pub(crate) struct Digests {
+    /// Over the tokenizer and the encoder.
+    pub(crate) encoder: String,
+    /// Over all three files: [`ModelAssets::sha256`].
+    pub(crate) all: String,
+}
+
+fn hash_file(hash: &mut Sha256, file: &[u8]) {
+    hash.update((file.len() as u64).to_le_bytes());
+    hash.update(file);
+}
+
+/// Subdirectory of the model directory that holds the skill files.
+pub const SKILLS_DIR: &str = "skills";
+/// The skill gazetteer: UTF-8, one lower-case keyword per line.
+pub const GAZETTEER_FILE: &str = "skills.txt";
+/// The skill context classifier, ONNX: `embedding` [N, 384] -> `logit` [N, 1].
+pub const SKILL_MLP_FILE: &str = "skill_mlp.onnx";
+
+/// The contents of the skill model's own files (the encoder and tokenizer
+/// come from the [`crate::SentimentModel`] it is built with).
+#[derive(Clone, Copy)]
+pub struct SkillAssets<'a> {
+    /// `skills/skills.txt`
+    pub gazetteer: &'a [u8],
+    /// `skills/skill_mlp.onnx`
+    pub mlp: &'a [u8],
+}
+
+impl std::fmt::Debug for SkillAssets<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SkillAssets")
+            .field("gazetteer_bytes", &self.gazetteer.len())
+            .field("mlp_bytes", &self.mlp.len())
+            .finish()
+    }
+}
+
+impl SkillAssets<'_> {
+    /// SHA-256 over the two skill files and the hex digest of the shared
+    /// encoder + tokenizer, each length-prefixed, hex.
+    pub(crate) fn sha256(&self, encoder_digest: &str) -> String {
+        let mut hash = Sha256::new();
+        for file in [self.gazetteer, self.mlp, encoder_digest.as_bytes()] {
+            hash_file(&mut hash, file);
         }
         hex::encode(hash.finalize())
     }
+}
+
+#[cfg(feature = "bundled")]
+impl SkillAssets<'static> {
+    /// The files in this crate's `assets/skills/`, compiled into the binary.
+    pub const BUNDLED: SkillAssets<'static> = SkillAssets {
+        gazetteer: include_bytes!("../assets/skills/skills.txt"),
+        mlp: include_bytes!("../assets/skills/skill_mlp.onnx"),
+    };
 }
 
 #[cfg(feature = "bundled")]
@@ -73,10 +139,32 @@ impl OwnedAssets {
     }
 }
 
+fn read(dir: &Path, name: &str) -> Result<Vec<u8>, ModelError> {
+    let path = dir.join(name);
+    std::fs::read(&path).map_err(|e| ModelError(format!("cannot read model file {}: {e}", path.display())))
+}
+
 pub(crate) fn read_dir(dir: &Path) -> Result<OwnedAssets, ModelError> {
-    let read = |name: &str| {
-        let path = dir.join(name);
-        std::fs::read(&path).map_err(|e| ModelError(format!("cannot read model file {}: {e}", path.display())))
-    };
-    Ok(OwnedAssets { tokenizer: read(TOKENIZER_FILE)?, encoder: read(ENCODER_FILE)?, head: read(HEAD_FILE)? })
+    Ok(OwnedAssets {
+        tokenizer: read(dir, TOKENIZER_FILE)?,
+        encoder: read(dir, ENCODER_FILE)?,
+        head: read(dir, HEAD_FILE)?,
+    })
+}
+
+pub(crate) struct OwnedSkillAssets {
+    gazetteer: Vec<u8>,
+    mlp: Vec<u8>,
+}
+
+impl OwnedSkillAssets {
+    pub(crate) fn as_assets(&self) -> SkillAssets<'_> {
+        SkillAssets { gazetteer: &self.gazetteer, mlp: &self.mlp }
+    }
+}
+
+/// Reads `dir/skills/…`: the layout of this crate's `assets/`.
+pub(crate) fn read_skill_dir(dir: &Path) -> Result<OwnedSkillAssets, ModelError> {
+    let dir = dir.join(SKILLS_DIR);
+    Ok(OwnedSkillAssets { gazetteer: read(&dir, GAZETTEER_FILE)?, mlp: read(&dir, SKILL_MLP_FILE)? })
 }

@@ -5,8 +5,15 @@
 //! (384-d, mean-pooled, L2-normalised) plus the four VADER polarity scores go
 //! through a small ONNX head that gives negative / neutral / positive logits.
 //!
+//! [`SkillModel`] is a port of the PyPI package skill-extractor 0.2.0: a
+//! gazetteer proposes skill mentions, and a small classifier over the MiniLM
+//! embedding of each mention's context keeps the real ones (see [`skills`]).
+//! It runs on the same encoder as the sentiment model: build it from a
+//! [`SentimentModel`] ([`SkillModel::load`], [`SkillModel::from_assets`]) and
+//! the 90 MB encoder is loaded once per process.
+//!
 //! Everything heavy (tokenizer parsing, ONNX decoding, tract optimisation)
-//! happens once in a constructor; [`SentimentModel`] is `Send + Sync` and meant
+//! happens once in a constructor; both models are `Send + Sync` and meant
 //! to be built once per process and shared (e.g. in an `Arc` or a `OnceLock`).
 //! Inference is synchronous, CPU-bound and single-threaded: run it on a
 //! blocking thread.
@@ -14,14 +21,20 @@
 mod assets;
 mod encoder;
 mod head;
+pub mod skills;
 mod vader;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use ferry_core::{ModelError, ModelInfo, Sentiment, SentimentClassifier, SentimentScores};
 
-pub use assets::{ENCODER_FILE, HEAD_FILE, ModelAssets, TOKENIZER_FILE, default_assets_dir};
+pub use assets::{
+    ENCODER_FILE, GAZETTEER_FILE, HEAD_FILE, ModelAssets, SKILL_MLP_FILE, SKILLS_DIR, SkillAssets, TOKENIZER_FILE,
+    default_assets_dir,
+};
 pub use encoder::{EMBEDDING_DIM, MAX_BATCH, MAX_TOKENS};
+pub use skills::{Candidate, SKILL_MODEL_ID, SKILL_THRESHOLD, SkillMention, SkillModel, skill_set};
 pub use vader::vader_features;
 
 use encoder::Encoder;
@@ -32,10 +45,13 @@ pub const MODEL_ID: &str = "ferry-sentiment-minilm-vader-v1";
 
 /// The sentiment model: tokenizer + MiniLM encoder + VADER + sentiment head.
 pub struct SentimentModel {
-    encoder: Encoder,
+    /// Shared with every [`SkillModel`] built from this model.
+    encoder: Arc<Encoder>,
     head: Head,
     /// SHA-256 over the three model files, in a fixed order.
     sha256: String,
+    /// SHA-256 over the tokenizer and the encoder only (for [`SkillModel`]'s provenance).
+    encoder_sha256: String,
 }
 
 impl std::fmt::Debug for SentimentModel {
@@ -62,9 +78,10 @@ impl SentimentModel {
 
     /// Builds the model from in-memory file contents.
     pub fn from_assets(assets: ModelAssets<'_>) -> Result<Self, ModelError> {
-        let encoder = Encoder::new(assets.tokenizer, assets.encoder)?;
+        let encoder = Arc::new(Encoder::new(assets.tokenizer, assets.encoder)?);
         let head = Head::new(assets.head)?;
-        Ok(SentimentModel { encoder, head, sha256: assets.sha256() })
+        let digests = assets.digests();
+        Ok(SentimentModel { encoder, head, sha256: digests.all, encoder_sha256: digests.encoder })
     }
 
     /// Builds the model from the assets compiled into the binary, so it needs
@@ -77,6 +94,11 @@ impl SentimentModel {
     /// SHA-256 (hex) of the model files this instance was built from.
     pub fn sha256(&self) -> &str {
         &self.sha256
+    }
+
+    /// The encoder for other models to share, with its digest.
+    pub(crate) fn shared_encoder(&self) -> (Arc<Encoder>, &str) {
+        (Arc::clone(&self.encoder), &self.encoder_sha256)
     }
 
     /// Sentence embeddings: one L2-normalised [`EMBEDDING_DIM`]-d vector per
@@ -142,7 +164,8 @@ mod tests {
     fn assert_send_sync<T: Send + Sync + 'static>() {}
 
     #[test]
-    fn model_is_shareable_across_threads() {
+    fn models_are_shareable_across_threads() {
         assert_send_sync::<SentimentModel>();
+        assert_send_sync::<SkillModel>();
     }
 }
