@@ -1,21 +1,30 @@
-//! Document intake: `POST /v1/documents` hands out an upload URL (a presigned
-//! S3 PUT in AWS; this API's own `PUT /v1/documents/{id}` locally), and
-//! `PUT /v1/documents/{id}` takes small documents directly. Documents live
-//! under the owner's prefix, so an id alone never reaches someone else's.
+//! Document intake: `POST /v1/documents` hands out an upload URL, and
+//! `PUT /v1/documents/{id}` takes small documents directly. The upload URL is
+//! a presigned S3 PUT in AWS; stores without presigned URLs (the local file
+//! store) get this API's own `PUT /v1/uploads/{id}?…`, signed the same way
+//! (owner, id, content type, exact size, expiry), so a client written
+//! against AWS works unchanged. Documents live under the owner's prefix, so
+//! an id alone never reaches someone else's.
 
 use crate::AppState;
 use crate::extract::{Json, Writer};
 use crate::problem::Problem;
-use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ferry_core::message::upload_key;
-use ferry_core::{BlobStore, JobId};
+use ferry_core::{BlobStore, JobId, UploadGrant, UploadRefusal};
 use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// The signed upload route; the request guard lets its bodies past the API's
+/// body limit (each grant's own size applies).
+pub const SIGNED_UPLOAD_ROUTE: &str = "/v1/uploads/{id}";
+/// Every signed upload URL's path starts with this (the id follows).
+pub const SIGNED_UPLOAD_PREFIX: &str = "/v1/uploads/";
 
 /// How long an upload URL stays valid.
 const UPLOAD_URL_TTL: Duration = Duration::from_secs(15 * 60);
@@ -55,7 +64,16 @@ pub async fn create(
     let expires_at = ferry_core::job::now() + UPLOAD_URL_TTL;
     let url = match blobs.upload_url(&key, content_type, req.size, UPLOAD_URL_TTL).await? {
         Some(url) => url,
-        None => format!("{}/v1/documents/{id}", origin(&headers)),
+        None => {
+            let grant = UploadGrant {
+                owner: caller.subject.clone(),
+                document_id: id.clone(),
+                content_type: content_type.to_owned(),
+                size: req.size,
+                expires: u64::try_from(expires_at.unix_timestamp()).unwrap_or(0),
+            };
+            own_upload_url(&state, &headers, &grant)
+        }
     };
     let body = json!({
         "document_id": id,
@@ -89,6 +107,111 @@ pub async fn upload(
     let size = bytes.len();
     blobs.put(&upload_key(&caller.subject, &id.to_string()), bytes.to_vec(), Some(content_type)).await?;
     Ok((StatusCode::CREATED, axum::Json(json!({ "document_id": id, "size": size }))).into_response())
+}
+
+/// `PUT /v1/uploads/{id}?<signed query>`: the local stand-in for a presigned
+/// S3 PUT. No Authorization header: the signature is the credential, and it
+/// allows exactly one owner's document, type and size until it expires. A
+/// second PUT before then replaces the document, as S3 allows.
+pub async fn signed_upload(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Problem> {
+    let blobs = blobs(&state)?;
+    let grant = verify_grant(&state, &id, query.as_deref().unwrap_or(""))?;
+    expect_content_type(&headers, &grant.content_type)?;
+    let bytes = read_exactly(&headers, body, grant.size).await?;
+    let key = upload_key(&grant.owner, &grant.document_id);
+    // `Vec::from` takes the buffer over rather than copying up to 64 MiB.
+    blobs.put(&key, Vec::from(bytes), Some(&grant.content_type)).await?;
+    let body = json!({ "document_id": grant.document_id, "size": grant.size });
+    Ok((StatusCode::OK, axum::Json(body)).into_response())
+}
+
+/// This API's own upload URL: signed when a signer is configured, else the
+/// direct upload route (which needs the caller's credential).
+fn own_upload_url(state: &AppState, headers: &HeaderMap, grant: &UploadGrant) -> String {
+    let origin = origin(headers);
+    let id = &grant.document_id;
+    match &state.upload_signer {
+        Some(signer) => format!("{origin}{SIGNED_UPLOAD_PREFIX}{id}?{}", signer.sign(grant)),
+        None => format!("{origin}/v1/documents/{id}"),
+    }
+}
+
+fn verify_grant(state: &AppState, id: &str, query: &str) -> Result<UploadGrant, Problem> {
+    let signer = state.upload_signer.as_ref().ok_or_else(|| Problem::not_found("this server signs no upload URLs"))?;
+    let now = u64::try_from(ferry_core::job::now().unix_timestamp()).unwrap_or(0);
+    let grant = signer.verify(id, query, now).map_err(refused)?;
+    // Grants outlive a restart with lower limits; the current limit wins.
+    let max = state.limits.max_document_bytes;
+    if grant.size > max {
+        return Err(too_large(format!("documents are limited to {max} bytes")));
+    }
+    Ok(grant)
+}
+
+fn refused(reason: UploadRefusal) -> Problem {
+    match reason {
+        UploadRefusal::Expired => Problem::new(
+            StatusCode::FORBIDDEN,
+            "upload-url-expired",
+            "Upload URL expired",
+            "this upload URL has expired; ask POST /v1/documents for a new one",
+        ),
+        other => {
+            Problem::new(StatusCode::FORBIDDEN, "invalid-upload-signature", "Invalid upload URL", other.to_string())
+        }
+    }
+}
+
+/// The exact Content-Type signed in, as S3 compares it: a client that
+/// passes here passes there.
+fn expect_content_type(headers: &HeaderMap, signed: &str) -> Result<(), Problem> {
+    let sent = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    if sent == Some(signed) {
+        return Ok(());
+    }
+    Err(Problem::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported-media-type",
+        "Unsupported media type",
+        format!("this upload URL was signed for Content-Type: {signed}"),
+    ))
+}
+
+/// The body, which must be exactly `size` bytes with a Content-Length that
+/// says so (S3 requires both for a presigned PUT). Reads at most `size`.
+async fn read_exactly(headers: &HeaderMap, body: Body, size: u64) -> Result<Bytes, Problem> {
+    let Some(declared) = headers.get(header::CONTENT_LENGTH) else {
+        return Err(Problem::new(
+            StatusCode::LENGTH_REQUIRED,
+            "length-required",
+            "Content-Length required",
+            format!("send Content-Length: {size}"),
+        ));
+    };
+    if declared.to_str().ok().and_then(|v| v.parse::<u64>().ok()) != Some(size) {
+        return Err(size_mismatch(size));
+    }
+    let limit = usize::try_from(size).map_err(|_| size_mismatch(size))?;
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| size_mismatch(size))?;
+    if bytes.len() != limit {
+        return Err(size_mismatch(size));
+    }
+    Ok(bytes)
+}
+
+fn size_mismatch(size: u64) -> Problem {
+    Problem::new(
+        StatusCode::BAD_REQUEST,
+        "upload-size-mismatch",
+        "Upload size mismatch",
+        format!("this upload URL was signed for exactly {size} bytes"),
+    )
 }
 
 fn blobs(state: &AppState) -> Result<&Arc<dyn BlobStore>, Problem> {

@@ -27,16 +27,28 @@ pub async fn request_limits(limits: Limits, req: Request, next: Next) -> Respons
         .into_response();
     }
     let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > limits.max_body_bytes as u64) {
+    let max = body_limit(&limits, &req);
+    if declared.is_some_and(|len| len > max) {
         return Problem::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload-too-large",
             "Request body too large",
-            format!("request bodies are limited to {} bytes", limits.max_body_bytes),
+            format!("request bodies are limited to {max} bytes"),
         )
         .into_response();
     }
     next.run(req).await
+}
+
+/// The API's body limit, except for signed uploads: they stand in for S3's
+/// presigned PUTs, which take whole documents, so the document limit applies
+/// here and each grant's exact size in the handler (which reads no more).
+fn body_limit(limits: &Limits, req: &Request) -> u64 {
+    if req.method() == Method::PUT && req.uri().path().starts_with(crate::documents::SIGNED_UPLOAD_PREFIX) {
+        limits.max_document_bytes
+    } else {
+        limits.max_body_bytes as u64
+    }
 }
 
 /// Headers for an API that serves JSON only: nothing to sniff, frame, cache
@@ -71,7 +83,7 @@ pub fn cors(origins: &[String]) -> Option<CorsLayer> {
     Some(
         CorsLayer::new()
             .allow_origin(allow)
-            .allow_methods([Method::GET, Method::POST, Method::DELETE, Method::OPTIONS])
+            .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE, Method::OPTIONS])
             .allow_headers([
                 header::AUTHORIZATION,
                 header::CONTENT_TYPE,

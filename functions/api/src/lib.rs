@@ -17,7 +17,8 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use ferry_core::callback::CallbackPolicy;
 use ferry_core::{
-    Authenticator, BlobStore, JobStore, KeyStore, Limits, ModelInfo, Scopes, TaskQueue, WebhookConfig, catalog,
+    Authenticator, BlobStore, JobStore, KeyStore, Limits, ModelInfo, Scopes, TaskQueue, UploadSigner, WebhookConfig,
+    catalog,
 };
 use problem::Problem;
 use rate::RateLimit;
@@ -43,6 +44,10 @@ pub struct AppState {
     pub models: Arc<Vec<ModelInfo>>,
     /// Uploaded documents; `None`: document routes answer 501.
     pub blobs: Option<Arc<dyn BlobStore>>,
+    /// Signs this API's own upload URLs (`PUT /v1/uploads/{id}`) for blob
+    /// stores without presigned URLs; `None`: those stores get
+    /// `PUT /v1/documents/{id}`, which needs the caller's credential.
+    pub upload_signer: Option<Arc<UploadSigner>>,
     /// `None`: `callback_url` is refused.
     pub webhooks: Option<WebhookConfig>,
     pub callback_policy: CallbackPolicy,
@@ -67,6 +72,7 @@ impl AppState {
             limits: Limits::default(),
             models: Arc::new(catalog()),
             blobs: None,
+            upload_signer: None,
             webhooks: None,
             callback_policy: CallbackPolicy::default(),
         }
@@ -85,6 +91,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/sentiment", axum::routing::post(jobs::sentiment))
         .route("/v1/documents", axum::routing::post(documents::create))
         .route("/v1/documents/{id}", axum::routing::put(documents::upload))
+        .route(documents::SIGNED_UPLOAD_ROUTE, axum::routing::put(documents::signed_upload))
         .route("/v1/webhooks/secret", get(jobs::webhook_secret))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -10,6 +10,7 @@ pub mod message;
 pub mod ports;
 pub mod resume;
 pub mod sentiment;
+pub mod upload;
 pub mod webhook;
 
 pub use auth::jwks::{FetchJwks, JwksCache};
@@ -26,4 +27,5 @@ pub use resume::{AnalysisError, ResumeAnalyzer};
 pub use sentiment::{
     ModelError, ModelInfo, Sentiment, SentimentClassifier, SentimentPrediction, SentimentScores, catalog,
 };
+pub use upload::{UploadGrant, UploadRefusal, UploadSigner};
 pub use webhook::{WebhookConfig, WebhookMessage};

@@ -69,8 +69,10 @@ impl BlobStore for FileBlobs {
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent)?;
             }
-            // Write then rename: a reader never sees half a file.
-            let tmp = path.with_extension("partial");
+            // Write then rename: a reader never sees half a file. A name of
+            // its own per write, so two writers of one key never mix bytes.
+            let mut tmp = path.clone().into_os_string();
+            tmp.push(format!(".{}.partial", uuid::Uuid::now_v7().simple()));
             std::fs::write(&tmp, &bytes)?;
             std::fs::rename(&tmp, &path)
         })
