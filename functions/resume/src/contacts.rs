@@ -50,7 +50,7 @@ pub fn extract(text: &str) -> Contacts {
     let phone = header.iter().find_map(|l| phone_in(l));
     let phone_e164 = phone.as_ref().and_then(|p| e164(&p.value));
     Contacts {
-        name: header.first().and_then(name_in),
+        name: name(&header),
         links: links(text, email.as_ref().map(|e| e.value.as_str())),
         location: header.iter().enumerate().find_map(|(n, l)| location_in(l, n == 0)),
         email,
@@ -61,6 +61,21 @@ pub fn extract(text: &str) -> Contacts {
 
 fn found(value: &str, start: usize, end: usize, method: Method) -> Found<String> {
     Found { value: value.to_owned(), start, end, method }
+}
+
+/// The name is on the first line, unless lines of contact details (a DOCX
+/// page header comes first in the text) precede it.
+fn name(header: &[Line<'_>]) -> Option<Found<String>> {
+    for line in header.iter().take(3) {
+        if let Some(name) = name_in(line) {
+            return Some(name);
+        }
+        let contact_details = EMAIL.is_match(line.text) || PHONE.is_match(line.text) || line.text.contains("://");
+        if !contact_details {
+            return None;
+        }
+    }
+    None
 }
 
 /// The first line's first column, when it reads as a person's name: two to
@@ -181,6 +196,14 @@ fn location_in(line: &Line<'_>, first_line: bool) -> Option<Found<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_contact_line_above_the_name() {
+        let c = extract("jo@example.com | (512) 555-0187\nJo Ann Smith\nData Scientist\n");
+        assert_eq!(c.name.map(|n| n.value).as_deref(), Some("Jo Ann Smith"));
+        let c = extract("Experienced engineer and leader\nJo Ann Smith\n");
+        assert_eq!(c.name, None, "only contact details are skipped");
+    }
 
     #[test]
     fn a_markdown_header() {

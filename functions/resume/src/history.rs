@@ -202,8 +202,9 @@ fn seasons(positions: &mut Vec<Position>, all: &[Line<'_>], text: &str, today: Y
     }
 }
 
-/// A section heading: a Markdown heading, or a short all-capitals line (or
-/// column, in a two-column layout), naming what follows.
+/// A section heading: a Markdown heading, a short all-capitals line (or
+/// column, in a two-column layout), or a line of nothing but heading words
+/// ("Educación / Education": PDFs and DOCX lose the Markdown marks).
 fn heading(line: &str) -> Option<Section> {
     let markdown = line.trim_start().starts_with('#');
     let mut found = None;
@@ -211,7 +212,8 @@ fn heading(line: &str) -> Option<Section> {
         let words = plain(segment);
         let letters: Vec<char> = words.chars().filter(|c| c.is_alphabetic()).collect();
         let caps = !letters.is_empty() && letters.iter().all(|c| c.is_uppercase());
-        if !(markdown || caps || words.ends_with(':')) || words.split_whitespace().count() > 4 {
+        let marked = markdown || caps || words.ends_with(':') || only_heading_words(&words);
+        if !marked || words.split_whitespace().count() > 4 {
             continue;
         }
         let lower = words.to_lowercase();
@@ -230,6 +232,48 @@ fn heading(line: &str) -> Option<Section> {
         );
     }
     found
+}
+
+/// Words section headings are made of, in English and Spanish.
+const HEADING_WORDS: [&str; 32] = [
+    "experience",
+    "employment",
+    "work",
+    "history",
+    "career",
+    "professional",
+    "education",
+    "qualifications",
+    "studies",
+    "skills",
+    "technical",
+    "core",
+    "profile",
+    "summary",
+    "projects",
+    "publications",
+    "teaching",
+    "awards",
+    "certifications",
+    "languages",
+    "interests",
+    "research",
+    "academic",
+    "appointments",
+    "selected",
+    "and",
+    "experiencia",
+    "educación",
+    "formación",
+    "perfil",
+    "habilidades",
+    "idiomas",
+];
+
+fn only_heading_words(line: &str) -> bool {
+    let words: Vec<String> =
+        line.split(|c: char| !c.is_alphabetic()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect();
+    !words.is_empty() && words.iter().all(|w| HEADING_WORDS.contains(&w.as_str()))
 }
 
 /// A date and whether it names a month.
@@ -451,6 +495,14 @@ mod tests {
         assert_eq!(h.education[0].end_year, Some(2015));
         let rust = text.find("Rust").unwrap();
         assert_eq!(skill_years(&h.positions, &[rust], TODAY), Some(5.8));
+    }
+
+    #[test]
+    fn plain_headings_of_heading_words() {
+        let text = "Experiencia / Experience\nData Engineer, Banco, Madrid - Sep 2019 - Jan 2022\n\nEducación / Education\nGrado en Ingeniería Informática - Universidad de Sevilla, 2013-2017\n";
+        let h = extract(text, TODAY);
+        assert_eq!(h.positions.len(), 1, "{h:#?}");
+        assert!(heading("Data Engineer").is_none());
     }
 
     #[test]

@@ -237,7 +237,8 @@ JOBS = {
                 required=["rust", "go", "postgresql", "sql", "kafka", "docker", "kubernetes", "aws", "microservices",
                           "grpc", "distributed systems", "rest apis"],
                 nice=["redis", "terraform", "tokio"],
-                ranking={"first": "r01", "last": "r10",
+                # Five resumes share the lowest overlap (none of the 12 skills): any may be last.
+                ranking={"first": "r01", "last_any_of": ["r10", "r05", "r12", "r13", "r03"],
                          "above": [["r01", "r08"], ["r01", "r11"], ["r01", "r14"], ["r08", "r12"], ["r11", "r07"],
                                    ["r06", "r10"]]}),
     "jd2": dict(source="jd2-data-scientist.md", title="Data Scientist",
@@ -258,7 +259,8 @@ JOBS = {
                 required=["kubernetes", "terraform", "aws", "docker", "linux", "prometheus", "grafana", "ci/cd",
                           "python", "bash", "go", "incident response"],
                 nice=["helm", "ansible", "google cloud", "postgresql"],
-                ranking={"first": "r04", "last": "r10", "top3_any_order": ["r04", "r01", "r11"],
+                # Four resumes share the lowest overlap (none of the 12 skills): any may be last.
+                ranking={"first": "r04", "last_any_of": ["r10", "r12", "r07", "r03"], "top3_any_order": ["r04", "r01", "r11"],
                          "above": [["r04", "r01"], ["r04", "r11"], ["r01", "r03"], ["r11", "r12"], ["r04", "r10"]]}),
 }
 
