@@ -131,6 +131,15 @@ impl TestApp {
         Self::build(Limits::default(), auth, Arc::new(KeywordModel), Some(analyzer), |_| {})
     }
 
+    /// A resume analyzer, any authenticator and a last look at the state.
+    pub fn with_analyzer_and(
+        analyzer: Arc<dyn ResumeAnalyzer>,
+        auth: Authenticator,
+        configure: impl FnOnce(&mut AppState),
+    ) -> TestApp {
+        Self::build(Limits::default(), auth, Arc::new(KeywordModel), Some(analyzer), configure)
+    }
+
     fn build(
         limits: Limits,
         auth: Authenticator,

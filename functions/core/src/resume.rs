@@ -2,6 +2,10 @@
 //! (document extraction, the skill model, the rules, the score) lives with
 //! the worker; the API never links it.
 
+/// The resume-match pipeline's id, in `GET /v1/models` and every result's
+/// `model` (with a hash of its model files).
+pub const RESUME_MODEL_ID: &str = "ferry-resume-match-v1";
+
 /// Why an analysis did not produce a result.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum AnalysisError {

@@ -107,13 +107,23 @@ pub struct ModelError(pub String);
 /// The models this build of Ferry serves, for `GET /v1/models`. The API
 /// answers from here without linking the model crate.
 pub fn catalog() -> Vec<ModelInfo> {
-    vec![ModelInfo {
-        id: "ferry-sentiment-minilm-vader-v1".into(),
-        task: "sentiment".into(),
-        encoder: "all-MiniLM-L6-v2".into(),
-        labels: Sentiment::ALL.iter().map(|s| s.as_str().to_owned()).collect(),
-        max_tokens: 256,
-    }]
+    vec![
+        ModelInfo {
+            id: "ferry-sentiment-minilm-vader-v1".into(),
+            task: "sentiment".into(),
+            encoder: "all-MiniLM-L6-v2".into(),
+            labels: Sentiment::ALL.iter().map(|s| s.as_str().to_owned()).collect(),
+            max_tokens: 256,
+        },
+        ModelInfo {
+            id: crate::resume::RESUME_MODEL_ID.into(),
+            task: "resume-match".into(),
+            encoder: "all-MiniLM-L6-v2".into(),
+            // A required skill's status in the match.
+            labels: ["matched", "near", "missing"].map(String::from).to_vec(),
+            max_tokens: 256,
+        },
+    ]
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! failed with the reason) or worth retrying. The Lambda SQS handler and the
 //! local poll loop both call it; only the queue around it differs.
 
+pub mod analyzer;
 pub mod s3;
 pub mod sqs;
 pub mod webhook;
@@ -123,9 +124,10 @@ impl Worker {
         }
     }
 
-    /// Runs resume-match jobs (needs [`Worker::with_blobs`] for the documents).
-    pub fn with_resumes(mut self, analyzer: Arc<dyn ResumeAnalyzer>) -> Self {
-        self.resumes = Some(analyzer);
+    /// Runs resume-match jobs (needs [`Worker::with_blobs`] for the
+    /// documents); without an analyzer they fail with a reason.
+    pub fn with_resumes(mut self, analyzer: impl Into<Option<Arc<dyn ResumeAnalyzer>>>) -> Self {
+        self.resumes = analyzer.into();
         self
     }
 

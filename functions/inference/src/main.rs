@@ -6,7 +6,8 @@
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use ferry_aws::{DynamoStore, S3Blobs, SqsQueue};
 use ferry_core::callback::CallbackPolicy;
-use ferry_core::{SentimentClassifier, WebhookConfig};
+use ferry_core::{ResumeAnalyzer, SentimentClassifier, WebhookConfig};
+use ferry_inference::analyzer::ResumePipeline;
 use ferry_inference::sqs::handle_event;
 use ferry_inference::webhook::WebhookSender;
 use ferry_inference::{Upstream, Worker};
@@ -23,20 +24,25 @@ async fn main() -> Result<(), Error> {
     let retention = ferry_api_retention()?;
     let bucket = env("FERRY_BUCKET")?;
     let store = Arc::new(DynamoStore::new(&config, env("FERRY_TABLE")?, &bucket).with_retention(retention));
-    let model: Arc<dyn SentimentClassifier> = Arc::new(match std::env::var("FERRY_MODEL_DIR") {
-        Ok(dir) => SentimentModel::load(dir.as_ref())?,
-        Err(_) => SentimentModel::bundled()?,
+    let model_dir = std::env::var_os("FERRY_MODEL_DIR").map(std::path::PathBuf::from);
+    let sentiment = Arc::new(match &model_dir {
+        Some(dir) => SentimentModel::load(dir)?,
+        None => SentimentModel::bundled()?,
     });
+    let resumes: Arc<dyn ResumeAnalyzer> =
+        Arc::new(ResumePipeline::load(Arc::clone(&sentiment), model_dir.as_deref())?);
+    let model: Arc<dyn SentimentClassifier> = sentiment;
     let max_attempts = env("FERRY_MAX_ATTEMPTS")?.parse().map_err(|_| "FERRY_MAX_ATTEMPTS must be a number")?;
     let mut worker = Worker::new(store, model, max_attempts)
         .with_upstream(Upstream::from_env())
         .with_queue(Arc::new(SqsQueue::new(&config, env("FERRY_QUEUE_URL")?)))
-        .with_blobs(Arc::new(S3Blobs::new(&config, bucket)));
+        .with_blobs(Arc::new(S3Blobs::new(&config, bucket)))
+        .with_resumes(resumes);
     if let Some(webhooks) = WebhookConfig::from_env(None)? {
         worker = worker.with_webhooks(webhooks, WebhookSender::new(CallbackPolicy::from_env())?);
     }
     let worker = Arc::new(worker);
-    tracing::info!(ms = started.elapsed().as_millis() as u64, "ready: model loaded");
+    tracing::info!(ms = started.elapsed().as_millis() as u64, "ready: models loaded");
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let worker = Arc::clone(&worker);
         async move { Ok::<SqsBatchResponse, Error>(handle_event(&worker, event.payload).await) }

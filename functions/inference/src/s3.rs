@@ -26,7 +26,14 @@ pub struct Upload {
 
 /// The `uploads/<owner>/…` objects an S3 event (the SQS body) created.
 pub fn uploads(body: &str) -> Vec<Upload> {
-    let Ok(event) = serde_json::from_str::<S3Event>(body) else { return Vec::new() };
+    let event = match serde_json::from_str::<S3Event>(body) {
+        Ok(event) => event,
+        Err(e) => {
+            // Not silently: an upload that starts no job must leave a trace.
+            tracing::warn!(error = %e, "an S3 notification that is not in S3's event format; ignored");
+            return Vec::new();
+        }
+    };
     event
         .records
         .iter()

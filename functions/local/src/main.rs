@@ -3,7 +3,8 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use ferry_core::{Authenticator, SentimentClassifier};
+use ferry_core::{Authenticator, ResumeAnalyzer, SentimentClassifier};
+use ferry_inference::analyzer::ResumePipeline;
 use ferry_local::config::{jwt_secret, parse_duration};
 use ferry_local::dlq_cli::DlqCommand;
 use ferry_local::keys_cli::KeysCommand;
@@ -103,8 +104,9 @@ fn main() -> anyhow::Result<()> {
     init_tracing();
     match Cli::parse().command {
         Command::Serve { port, bind, data, model_dir, max_attempts, workers, backend, table, queue_url, bucket } => {
-            let model = load_model(model_dir.as_deref())?;
+            let (model, resumes) = load_models(model_dir.as_deref())?;
             let mut config = ServeConfig::new(SocketAddr::new(bind, port), data.data_dir);
+            config.resumes = Some(resumes);
             config.jwt_secret = data.jwt_secret;
             config.max_attempts = max_attempts;
             config.workers = workers;
@@ -146,7 +148,7 @@ fn serve(config: ServeConfig, model: Arc<dyn SentimentClassifier>) -> anyhow::Re
     })
 }
 
-fn load_model(dir: Option<&Path>) -> anyhow::Result<Arc<dyn SentimentClassifier>> {
+fn load_model(dir: Option<&Path>) -> anyhow::Result<Arc<SentimentModel>> {
     let started = Instant::now();
     let model = match dir {
         Some(dir) => SentimentModel::load(dir),
@@ -155,6 +157,14 @@ fn load_model(dir: Option<&Path>) -> anyhow::Result<Arc<dyn SentimentClassifier>
     .context("loading the sentiment model")?;
     tracing::info!(ms = started.elapsed().as_millis() as u64, "model loaded");
     Ok(Arc::new(model))
+}
+
+/// The sentiment model and the resume pipeline on its encoder.
+fn load_models(dir: Option<&Path>) -> anyhow::Result<(Arc<dyn SentimentClassifier>, Arc<dyn ResumeAnalyzer>)> {
+    let sentiment = load_model(dir)?;
+    let skills_dir = dir.map_or_else(ferry_models::default_assets_dir, Path::to_path_buf);
+    let resumes = ResumePipeline::load(Arc::clone(&sentiment), Some(&skills_dir)).context("loading the skill model")?;
+    Ok((sentiment, Arc::new(resumes)))
 }
 
 fn predict(

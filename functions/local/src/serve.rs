@@ -13,7 +13,9 @@ use anyhow::Context;
 use ferry_api::AppState;
 use ferry_aws::{DynamoKeyStore, DynamoStore, S3Blobs, SqsQueue};
 use ferry_core::callback::CallbackPolicy;
-use ferry_core::{BlobStore, JobStore, KeyStore, Limits, SentimentClassifier, TaskQueue, WebhookConfig};
+use ferry_core::{
+    BlobStore, JobStore, KeyStore, Limits, ResumeAnalyzer, SentimentClassifier, TaskQueue, WebhookConfig,
+};
 use ferry_inference::webhook::WebhookSender;
 use ferry_inference::{Upstream, Worker};
 use std::future::Future;
@@ -53,6 +55,8 @@ pub struct ServeConfig {
     pub callback_policy: CallbackPolicy,
     /// How often expired jobs and uploads are deleted (SQLite backend).
     pub sweep_every: Duration,
+    /// Runs resume-match jobs; `None` fails them with a reason.
+    pub resumes: Option<Arc<dyn ResumeAnalyzer>>,
 }
 
 impl ServeConfig {
@@ -69,6 +73,7 @@ impl ServeConfig {
             webhooks: None,
             callback_policy: CallbackPolicy::default(),
             sweep_every: Duration::from_secs(3600),
+            resumes: None,
         }
     }
 }
@@ -133,6 +138,11 @@ impl Server {
             .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
         let secret = jwt_secret(&config.data_dir, config.jwt_secret.as_deref())?;
         let auth = ferry_api::config::authenticator(Some(&secret)).await.map_err(anyhow::Error::msg)?;
+        // File blobs have no presigned URLs: the API signs its own, with a key
+        // derived from the JWT secret so no other secret file is needed. S3
+        // presigns its own URLs, so the AWS backend needs none.
+        let upload_signer = matches!(config.backend, Backend::Sqlite)
+            .then(|| Arc::new(ferry_core::UploadSigner::derived_from(&secret)));
         let webhooks = match config.webhooks.clone() {
             Some(webhooks) => webhooks,
             None => WebhookConfig::from_env(Some(&webhook_secret(&config.data_dir)?))
@@ -170,7 +180,8 @@ impl Server {
                         .with_queue(Arc::new(queue.clone()))
                         .with_blobs(Arc::clone(&blobs))
                         .with_webhooks(webhooks.clone(), sender()?)
-                        .with_limits(config.limits.clone()),
+                        .with_limits(config.limits.clone())
+                        .with_resumes(config.resumes.clone()),
                 );
                 let pollers = (0..config.workers)
                     .map(|_| Pollers::Sqlite(Poller { queue: queue.clone(), worker: Arc::clone(&worker) }))
@@ -191,7 +202,8 @@ impl Server {
                         .with_queue(queue.clone())
                         .with_blobs(Arc::clone(&blobs))
                         .with_webhooks(webhooks.clone(), sender()?)
-                        .with_limits(config.limits.clone()),
+                        .with_limits(config.limits.clone())
+                        .with_resumes(config.resumes.clone()),
                 );
                 let pollers = (0..config.workers)
                     .map(|_| Pollers::Sqs(SqsPoller { queue: Arc::clone(&queue), worker: Arc::clone(&worker) }))
@@ -205,6 +217,7 @@ impl Server {
         state.rate_limit = ferry_api::config::rate_limit().map_err(anyhow::Error::msg)?;
         state.cors_origins = Arc::new(ferry_api::config::cors_origins());
         state.blobs = Some(blobs);
+        state.upload_signer = upload_signer;
         state.webhooks = Some(webhooks);
         state.callback_policy = config.callback_policy;
         let listener = TcpListener::bind(config.addr).await.with_context(|| format!("binding {}", config.addr))?;

@@ -139,6 +139,36 @@ fn sentiment_over_http_with_the_real_model() {
     assert_eq!(status, 404, "another subject cannot see alice's job");
 }
 
+/// The upload flow a mobile client uses against AWS, unchanged: `POST
+/// /v1/documents`, then a PUT to the returned URL with only the returned
+/// headers (no credential), here of a document over the API's 6 MiB limit.
+#[test]
+fn a_document_goes_to_the_returned_upload_url_without_a_credential() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Served::start(dir.path(), &["--workers", "0"]);
+    let alice = token(dir.path(), "alice");
+    let document = "\"What a lovely day\"\n".repeat(7 * 1024 * 1024 / 20).into_bytes();
+    let (status, doc) = server.post(
+        "/v1/documents",
+        &alice,
+        json!({"content_type": "application/x-ndjson", "size": document.len()}),
+        None,
+    );
+    assert_eq!(status, 201, "{doc}");
+
+    let mut put = ureq::request(doc["method"].as_str().unwrap(), doc["upload_url"].as_str().unwrap());
+    for (name, value) in doc["headers"].as_object().unwrap() {
+        put = put.set(name, value.as_str().unwrap());
+    }
+    let (status, uploaded) = respond(put.send_bytes(&document));
+    assert_eq!(status, 200, "{uploaded}");
+    assert_eq!(uploaded["size"], document.len());
+
+    let id = doc["document_id"].as_str().unwrap();
+    let (status, job) = server.post("/v1/jobs", &alice, json!({"task": "sentiment", "document_id": id}), None);
+    assert_eq!(status, 202, "the uploaded document is alice's job input: {job}");
+}
+
 #[test]
 fn queued_work_survives_a_kill_and_a_graceful_stop() {
     let dir = tempfile::tempdir().unwrap();
@@ -178,9 +208,7 @@ fn queued_work_survives_a_kill_and_a_graceful_stop() {
 /// A queue of the test's own on the AWS emulator, or `None` (skipped) when
 /// the emulator is not running; under CI that is a failure.
 fn emulator_queue(runtime: &tokio::runtime::Runtime) -> Option<String> {
-    if std::env::var_os("AWS_ENDPOINT_URL").is_none() {
-        assert!(std::env::var_os("CI").is_none(), "AWS_ENDPOINT_URL is not set: eval \"$(infra/emulator start)\"");
-        eprintln!("skipped: the AWS emulator is not running (eval \"$(infra/emulator start)\")");
+    if !emulator_running() {
         return None;
     }
     let name = format!("ferry-serve-{}", std::process::id());
@@ -189,6 +217,16 @@ fn emulator_queue(runtime: &tokio::runtime::Runtime) -> Option<String> {
         let created = sqs.create_queue().queue_name(name).send().await.expect("CreateQueue");
         Some(created.queue_url().unwrap().to_string())
     })
+}
+
+/// Whether the AWS emulator is running; under CI it must be.
+fn emulator_running() -> bool {
+    if std::env::var_os("AWS_ENDPOINT_URL").is_none() {
+        assert!(std::env::var_os("CI").is_none(), "AWS_ENDPOINT_URL is not set: eval \"$(infra/emulator start)\"");
+        eprintln!("skipped: the AWS emulator is not running (eval \"$(infra/emulator start)\")");
+        return false;
+    }
+    true
 }
 
 #[test]
@@ -219,6 +257,115 @@ fn serve_with_the_aws_backend() {
         let sqs = ferry_aws::sqs_client(&ferry_aws::config().await);
         sqs.delete_queue().queue_url(&queue_url).send().await.expect("DeleteQueue");
     });
+}
+
+const RESUME_PDF: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/resumes/r01-daniel-okafor.pdf");
+const JOB_DESCRIPTION: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/resumes/jd1-backend-rust-go.md");
+
+/// `POST /v1/documents`, then the bytes to the returned URL with only the
+/// returned headers, as a mobile client does: the document id.
+fn upload_document(server: &Served, token: &str, bytes: &[u8], content_type: &str) -> String {
+    let body = json!({"content_type": content_type, "size": bytes.len()});
+    let (status, doc) = server.post("/v1/documents", token, body, None);
+    assert_eq!(status, 201, "{doc}");
+    let mut put = ureq::request(doc["method"].as_str().unwrap(), doc["upload_url"].as_str().unwrap());
+    for (name, value) in doc["headers"].as_object().unwrap() {
+        put = put.set(name, value.as_str().unwrap());
+    }
+    let (status, uploaded) = respond(put.send_bytes(bytes));
+    assert!((200..300).contains(&status), "{status}: {uploaded}");
+    doc["document_id"].as_str().unwrap().to_owned()
+}
+
+/// Polls the job (long polls of up to 20 s, 3 minutes in all) until it ends.
+fn wait_for(server: &Served, token: &str, path: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        let (status, job) = server.get(path, token, Some("wait=20"));
+        assert_eq!(status, 200, "{job}");
+        if !matches!(job["status"].as_str(), Some("queued" | "running")) {
+            return job;
+        }
+        assert!(Instant::now() < deadline, "the job did not end: {job}");
+    }
+}
+
+/// The analysis of fixture r01 (Daniel Okafor, a Rust/Go backend engineer)
+/// against jd1 (a Rust/Go backend role): the facts and a high score.
+fn assert_r01_against_jd1(job: &Value) {
+    assert_eq!(job["status"], "succeeded", "{job}");
+    let result = &job["results"][0];
+    assert_eq!(result["candidate"]["name"]["value"], "Daniel Okafor", "{result}");
+    assert_eq!(result["candidate"]["email"]["value"], "daniel.okafor@example.com");
+    assert!(result["score"].as_u64().unwrap() >= 70, "{}", result["match"]["explanation"]);
+    let rust = result["match"]["skills"].as_array().unwrap().iter().find(|s| s["skill"] == "rust").unwrap();
+    assert_eq!(rust["status"], "matched", "{rust}");
+    assert!(result["model"].as_str().unwrap().starts_with("ferry-resume-match-v1@sha256:"));
+}
+
+#[test]
+fn a_resume_uploaded_by_url_is_matched_against_a_job_description() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Served::start(dir.path(), &[]);
+    let alice = token(dir.path(), "alice");
+    let resume = upload_document(&server, &alice, &std::fs::read(RESUME_PDF).unwrap(), "application/pdf");
+    let description = std::fs::read_to_string(JOB_DESCRIPTION).unwrap();
+    let body = json!({"task": "resume-match", "document_id": resume, "job_description": description});
+    let (status, job) = server.post("/v1/jobs", &alice, body, None);
+    assert_eq!(status, 202, "{job}");
+    let path = format!("/v1/jobs/{}", job["id"].as_str().unwrap());
+    assert_r01_against_jd1(&wait_for(&server, &alice, &path));
+    let (status, _) = server.get(&path, &token(dir.path(), "bob"), None);
+    assert_eq!(status, 404, "only the owner reads the analysis");
+}
+
+/// On the AWS backend: a presigned S3 upload and a job through the API, and
+/// an upstream system dropping a resume with its job description beside it
+/// into the bucket, whose notification creates the job with no API call.
+#[test]
+fn resumes_on_the_aws_backend_by_presigned_upload_and_by_bucket_notification() {
+    if !emulator_running() {
+        return;
+    }
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let owner = format!("resume-feed-{}", std::process::id());
+    // The template's queue: the bucket notifies it of uploads.
+    let server = Served::start_with_env(dir.path(), &["--backend", "aws"], &[("FERRY_UPSTREAM_OWNERS", &owner)]);
+    let token = token(dir.path(), &owner);
+    let pdf = std::fs::read(RESUME_PDF).unwrap();
+    let description = std::fs::read_to_string(JOB_DESCRIPTION).unwrap();
+
+    let resume = upload_document(&server, &token, &pdf, "application/pdf");
+    let body = json!({"task": "resume-match", "document_id": resume, "job_description": description});
+    let (status, job) = server.post("/v1/jobs", &token, body, None);
+    assert_eq!(status, 202, "{job}");
+    let by_api = job["id"].as_str().unwrap().to_owned();
+    assert_r01_against_jd1(&wait_for(&server, &token, &format!("/v1/jobs/{by_api}")));
+
+    // The description first: the resume's notification looks for it.
+    let key = format!("uploads/{owner}/daniel-okafor.pdf");
+    runtime.block_on(async {
+        let s3 = ferry_aws::s3_client(&ferry_aws::config().await);
+        let bucket = std::env::var("FERRY_BUCKET").unwrap();
+        for (key, bytes) in [(format!("{key}.jd.txt"), description.into_bytes()), (key.clone(), pdf)] {
+            let body = aws_sdk_s3::primitives::ByteStream::from(bytes);
+            s3.put_object().bucket(&bucket).key(key).body(body).send().await.expect("PutObject");
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let by_upload = loop {
+        let (status, list) = server.get("/v1/jobs?limit=10", &token, None);
+        assert_eq!(status, 200, "{list}");
+        let ids: Vec<&str> = list["jobs"].as_array().unwrap().iter().filter_map(|j| j["id"].as_str()).collect();
+        if let Some(id) = ids.iter().find(|id| **id != by_api) {
+            break id.to_string();
+        }
+        assert!(Instant::now() < deadline, "no job from the upload: {list}");
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert_r01_against_jd1(&wait_for(&server, &token, &format!("/v1/jobs/{by_upload}")));
 }
 
 #[test]

@@ -7,8 +7,9 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 use std::sync::LazyLock;
 
-/// A month; year-only dates are January of that year.
+/// A month; year-only dates are January of that year. In JSON, `"YYYY-MM"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub struct YearMonth {
     pub year: u16,
     pub month: u8,
@@ -276,6 +277,24 @@ fn only_heading_words(line: &str) -> bool {
     !words.is_empty() && words.iter().all(|w| HEADING_WORDS.contains(&w.as_str()))
 }
 
+impl From<YearMonth> for String {
+    fn from(month: YearMonth) -> String {
+        month.to_iso()
+    }
+}
+
+impl TryFrom<String> for YearMonth {
+    type Error = String;
+
+    fn try_from(iso: String) -> Result<Self, String> {
+        let (year, month) = iso.split_once('-').ok_or_else(|| format!("not YYYY-MM: {iso}"))?;
+        match (year.parse(), month.parse()) {
+            (Ok(year), Ok(month @ 1..=12)) => Ok(YearMonth { year, month }),
+            _ => Err(format!("not YYYY-MM: {iso}")),
+        }
+    }
+}
+
 /// A date and whether it names a month.
 fn parse_date(s: &str) -> Option<(YearMonth, bool)> {
     let c = DATE_PARTS.captures(s.trim())?;
@@ -503,6 +522,14 @@ mod tests {
         let h = extract(text, TODAY);
         assert_eq!(h.positions.len(), 1, "{h:#?}");
         assert!(heading("Data Engineer").is_none());
+    }
+
+    #[test]
+    fn months_are_yyyy_mm_in_json() {
+        let json = serde_json::to_string(&YearMonth::new(2021, 3)).unwrap();
+        assert_eq!(json, "\"2021-03\"");
+        assert_eq!(serde_json::from_str::<YearMonth>(&json).unwrap(), YearMonth::new(2021, 3));
+        assert!(serde_json::from_str::<YearMonth>("\"2021-13\"").is_err());
     }
 
     #[test]
