@@ -290,3 +290,84 @@ async fn without_a_signer_the_url_is_the_direct_route() {
     assert_problem(status, &headers, &body, StatusCode::NOT_FOUND, "not-found");
     assert_eq!(stored(&app, "alice", id).await, None);
 }
+
+/// A `multipart/form-data` body with one part, as a browser form or `curl
+/// -F` sends it.
+fn form(name: &str, filename: Option<&str>, content_type: Option<&str>, bytes: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "ferry-test-boundary-7MA4YWxkTrZu0gW";
+    let mut body = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"");
+    if let Some(filename) = filename {
+        body.push_str(&format!("; filename=\"{filename}\""));
+    }
+    body.push_str("\r\n");
+    if let Some(content_type) = content_type {
+        body.push_str(&format!("Content-Type: {content_type}\r\n"));
+    }
+    body.push_str("\r\n");
+    let mut body = body.into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn direct(
+    app: &TestApp,
+    owner: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> (String, StatusCode, HeaderMap, Value) {
+    let id = uuid::Uuid::now_v7().to_string();
+    let req = Request::builder()
+        .method("PUT")
+        .uri(format!("/v1/documents/{id}"))
+        .header(header::AUTHORIZATION, format!("Bearer {}", app.token(owner)))
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Body::from(body))
+        .unwrap();
+    let (status, headers, json) = app.call(req).await;
+    (id, status, headers, json)
+}
+
+#[tokio::test]
+async fn direct_uploads_take_a_raw_body_or_a_form_file() {
+    let app = app();
+    let pdf = b"%PDF-1.7\n resume".to_vec();
+    for (what, (content_type, body)) in [
+        ("raw", ("application/pdf".to_owned(), pdf.clone())),
+        ("form, typed", form("file", Some("cv.pdf"), Some("application/pdf"), &pdf)),
+        ("form, untyped", form("file", Some("cv.pdf"), Some("application/octet-stream"), &pdf)),
+        ("form, another name", form("resume", Some("cv.pdf"), None, &pdf)),
+    ] {
+        let (id, status, _, body) = direct(&app, "alice", &content_type, body).await;
+        assert_eq!(status, StatusCode::CREATED, "{what}: {body}");
+        assert_eq!(body["size"], pdf.len(), "{what}");
+        assert_eq!(stored(&app, "alice", &id).await.as_deref(), Some(&pdf[..]), "{what}: the file part, exactly");
+    }
+}
+
+#[tokio::test]
+async fn bad_form_uploads_are_problems_and_store_nothing() {
+    let app = app();
+    let limit = Limits::default().max_direct_upload_bytes as usize;
+    for (what, (content_type, body), expected, kind) in [
+        ("an image part", form("file", Some("a.png"), Some("image/png"), b"\x89PNG"), 415, "unsupported-media-type"),
+        ("no file part", form("comment", None, None, b"hello"), 422, "invalid-input"),
+        ("an empty file", form("file", Some("a.pdf"), Some("application/pdf"), b""), 422, "invalid-input"),
+        (
+            "too large",
+            form("file", Some("a.txt"), Some("text/plain"), &vec![b'a'; limit + 1]),
+            413,
+            "payload-too-large",
+        ),
+        (
+            "a wrong boundary",
+            ("multipart/form-data; boundary=other".to_owned(), form("file", None, None, b"x").1),
+            422,
+            "invalid-input",
+        ),
+    ] {
+        let (id, status, headers, body) = direct(&app, "alice", &content_type, body).await;
+        assert_problem(status, &headers, &body, StatusCode::from_u16(expected).unwrap(), kind);
+        assert_eq!(stored(&app, "alice", &id).await, None, "{what}: nothing stored");
+    }
+}

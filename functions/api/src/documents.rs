@@ -96,17 +96,64 @@ pub async fn upload(
     let blobs = blobs(&state)?;
     let id: JobId = id.parse().map_err(|_| Problem::not_found(format!("no document {id}")))?;
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("text/plain");
-    let content_type = document_type(content_type)?;
     let limit = state.limits.max_direct_upload_bytes as usize;
-    let bytes = axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| too_large(format!("direct uploads are limited to {limit} bytes; use POST /v1/documents")))?;
+    let (bytes, content_type) = match multer::parse_boundary(content_type) {
+        Ok(boundary) => multipart_file(body, boundary, limit).await?,
+        Err(_) => (read_direct(body, limit).await?, Some(document_type(content_type)?)),
+    };
     if bytes.is_empty() {
         return Err(Problem::invalid_input("the document is empty"));
     }
     let size = bytes.len();
-    blobs.put(&upload_key(&caller.subject, &id.to_string()), bytes.to_vec(), Some(content_type)).await?;
+    blobs.put(&upload_key(&caller.subject, &id.to_string()), bytes, content_type).await?;
     Ok((StatusCode::CREATED, axum::Json(json!({ "document_id": id, "size": size }))).into_response())
+}
+
+async fn read_direct(body: Body, limit: usize) -> Result<Vec<u8>, Problem> {
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| direct_too_large(limit))?;
+    Ok(bytes.to_vec())
+}
+
+fn direct_too_large(limit: usize) -> Problem {
+    too_large(format!("direct uploads are limited to {limit} bytes; use POST /v1/documents"))
+}
+
+/// The file of a `multipart/form-data` upload (an HTML form's or `curl -F
+/// file=@resume.pdf`): the part named `file`, or else the first part with a
+/// file name. Its own content type must be a document type; a part sent as
+/// `application/octet-stream` or without one is stored untyped (the worker
+/// tells formats by content anyway).
+async fn multipart_file(
+    body: Body,
+    boundary: String,
+    limit: usize,
+) -> Result<(Vec<u8>, Option<&'static str>), Problem> {
+    let constraints =
+        multer::Constraints::new().size_limit(multer::SizeLimit::new().whole_stream(limit as u64 + 64 * 1024));
+    let mut form = multer::Multipart::with_constraints(body.into_data_stream(), boundary, constraints);
+    let malformed = |e: multer::Error| match e {
+        multer::Error::StreamSizeExceeded { .. } | multer::Error::FieldSizeExceeded { .. } => direct_too_large(limit),
+        e => Problem::invalid_input(format!("malformed multipart/form-data: {e}")),
+    };
+    while let Some(mut field) = form.next_field().await.map_err(malformed)? {
+        if field.name() != Some("file") && field.file_name().is_none() {
+            continue;
+        }
+        let content_type = match field.content_type().map(|m| m.essence_str().to_ascii_lowercase()) {
+            None => None,
+            Some(t) if t == "application/octet-stream" => None,
+            Some(t) => Some(document_type(&t)?),
+        };
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.chunk().await.map_err(malformed)? {
+            if bytes.len() + chunk.len() > limit {
+                return Err(direct_too_large(limit));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        return Ok((bytes, content_type));
+    }
+    Err(Problem::invalid_input("the multipart/form-data upload has no file part (name it \"file\")"))
 }
 
 /// `PUT /v1/uploads/{id}?<signed query>`: the local stand-in for a presigned
