@@ -24,6 +24,14 @@ pub use ferry_core::resume::RESUME_MODEL_ID;
 const WORDS_PER_PIECE: usize = 160;
 /// Characters of context either side of a skill in its snippet.
 const SNIPPET_CHARS: usize = 60;
+/// Text longer than this (about 60 dense pages) is refused: no resume is.
+pub const MAX_TEXT_BYTES: usize = 200_000;
+/// Skill mentions classified per document, in text order. Each costs one
+/// MiniLM run (~40 ms on one core), so this bounds a document to ~20 s; a
+/// two-page resume has about 80.
+pub const MAX_SKILL_MENTIONS: usize = 500;
+/// Pieces embedded for document similarity: the first ~2,500 words.
+const MAX_PIECES: usize = 16;
 
 /// Wall-clock time per stage of one analysis.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
@@ -61,6 +69,9 @@ pub struct DocumentInfo {
     pub pages: Option<u32>,
     /// The extracted text every offset points into.
     pub text: String,
+    /// Gazetteer mentions past [`MAX_SKILL_MENTIONS`] that were not
+    /// classified (0 for any ordinary resume).
+    pub unread_skill_mentions: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -115,13 +126,15 @@ pub struct ResumePipeline {
     limits: Limits,
     /// "Present" in a date range; `None`: the current month.
     today: Option<YearMonth>,
+    /// [`MAX_SKILL_MENTIONS`], unless a test wants fewer.
+    mention_cap: usize,
 }
 
 impl ResumePipeline {
     /// `skills` shares `sentiment`'s encoder, which also embeds documents and
     /// skill names for similarity.
     pub fn new(sentiment: Arc<SentimentModel>, skills: SkillModel) -> Self {
-        ResumePipeline { sentiment, skills, limits: Limits::default(), today: None }
+        ResumePipeline { sentiment, skills, limits: Limits::default(), today: None, mention_cap: MAX_SKILL_MENTIONS }
     }
 
     /// The skill files from `dir` (`dir/skills/`), or the ones compiled into
@@ -136,6 +149,12 @@ impl ResumePipeline {
 
     pub fn with_limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// Classifies at most `cap` skill mentions per document.
+    pub fn with_mention_cap(mut self, cap: usize) -> Self {
+        self.mention_cap = cap;
         self
     }
 
@@ -167,7 +186,7 @@ impl ResumePipeline {
     pub fn read_resume(&self, bytes: &[u8], times: &mut StageTimes) -> Result<ResumeFacts, AnalysisError> {
         let document = self.extract(bytes, "resume", times)?;
         let text = &document.text;
-        let mentions = self.mentions(text, times)?;
+        let (mentions, unread_skill_mentions) = self.mentions(text, times)?;
         let started = Instant::now();
         let today = self.today.unwrap_or_else(this_month);
         let history = history::extract(text, today);
@@ -179,14 +198,19 @@ impl ResumePipeline {
         times.embeddings += started.elapsed();
         let experience =
             Experience { years: history.years_experience, positions: history.positions, education: history.education };
-        let info = DocumentInfo { format: document.format.as_str(), pages: document.pages, text: document.text };
+        let info = DocumentInfo {
+            format: document.format.as_str(),
+            pages: document.pages,
+            text: document.text,
+            unread_skill_mentions,
+        };
         Ok(ResumeFacts { document: info, candidate, skills, experience, embedding })
     }
 
     pub fn read_description(&self, bytes: &[u8], times: &mut StageTimes) -> Result<Description, AnalysisError> {
         let document = self.extract(bytes, "job description", times)?;
         let text = &document.text;
-        let mentions = self.mentions(text, times)?;
+        let (mentions, _) = self.mentions(text, times)?;
         let started = Instant::now();
         let preferred_ranges = matching::preferred_ranges(text);
         let is_preferred = |m: &SkillMention| preferred_ranges.iter().any(|&(a, b)| a <= m.start && m.end <= b);
@@ -253,13 +277,22 @@ impl ResumePipeline {
         if document.text.trim().is_empty() {
             return Err(AnalysisError::Unreadable(format!("the {what} has no text")));
         }
+        if document.text.len() > MAX_TEXT_BYTES {
+            let n = document.text.len();
+            return Err(AnalysisError::Unreadable(format!(
+                "the {what} has {n} bytes of text; at most {MAX_TEXT_BYTES} (about 60 pages) are analysed"
+            )));
+        }
         Ok(document)
     }
 
-    /// Every gazetteer mention with the classifier's verdict, timed by stage.
-    fn mentions(&self, text: &str, times: &mut StageTimes) -> Result<Vec<SkillMention>, AnalysisError> {
+    /// The first [`MAX_SKILL_MENTIONS`] gazetteer mentions with the
+    /// classifier's verdict, and how many more there were; timed by stage.
+    fn mentions(&self, text: &str, times: &mut StageTimes) -> Result<(Vec<SkillMention>, usize), AnalysisError> {
         let started = Instant::now();
-        let candidates = self.skills.candidates(text);
+        let mut candidates = self.skills.candidates(text);
+        let unread = candidates.len().saturating_sub(self.mention_cap);
+        candidates.truncate(self.mention_cap);
         times.gazetteer += started.elapsed();
         let started = Instant::now();
         let embeddings = self.skills.embed_candidates(&candidates).map_err(model)?;
@@ -267,18 +300,19 @@ impl ResumePipeline {
         let started = Instant::now();
         let probabilities = self.skills.classify(&embeddings, candidates.len()).map_err(model)?;
         times.mlp += started.elapsed();
-        Ok(candidates
+        let mentions = candidates
             .into_iter()
             .zip(probabilities)
             .map(|(c, probability)| SkillMention { skill: c.skill, start: c.start, end: c.end, probability })
-            .collect())
+            .collect();
+        Ok((mentions, unread))
     }
 
-    /// The mean of the embeddings of the document's pieces, normalised:
-    /// MiniLM reads only the first 256 tokens of a text.
+    /// The mean of the embeddings of the document's first pieces,
+    /// normalised: MiniLM reads only the first 256 tokens of a text.
     fn embed_document(&self, text: &str) -> Result<Vec<f32>, AnalysisError> {
         let words: Vec<&str> = text.split_whitespace().collect();
-        let pieces: Vec<String> = words.chunks(WORDS_PER_PIECE).map(|w| w.join(" ")).collect();
+        let pieces: Vec<String> = words.chunks(WORDS_PER_PIECE).take(MAX_PIECES).map(|w| w.join(" ")).collect();
         let refs: Vec<&str> = pieces.iter().map(String::as_str).collect();
         let embeddings = self.sentiment.embed(&refs).map_err(model)?;
         let mut mean = vec![0.0f32; ferry_models::EMBEDDING_DIM];

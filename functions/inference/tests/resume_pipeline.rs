@@ -147,6 +147,25 @@ fn results_follow_the_published_schema() {
     assert!(!validator.is_valid(&broken), "the schema refuses what is out of range");
 }
 
+/// Long documents: skills are read from the first mentions only, and say
+/// so; text no resume has is refused with the reason.
+#[test]
+fn long_documents_are_bounded() {
+    let sentiment = Arc::new(SentimentModel::load_default().unwrap());
+    let dir = ferry_models::default_assets_dir();
+    let pipeline = ResumePipeline::load(sentiment, Some(&dir)).unwrap().with_mention_cap(6);
+    let resume = "Jane Doe\njane@example.com\nSkills: Python, Rust, Go, Kafka, Docker, Kubernetes, Terraform, AWS.\n";
+    let facts = pipeline.read_resume(resume.as_bytes(), &mut StageTimes::default()).unwrap();
+    // At least the 8 skills of the last line are mentions; 6 are read.
+    assert!(facts.document.unread_skill_mentions >= 2, "{}", facts.document.unread_skill_mentions);
+    assert!(facts.skills.iter().all(|s| !["terraform", "aws"].contains(&s.skill.as_str())));
+    assert_eq!(facts.candidate.email.unwrap().value, "jane@example.com", "the rules read everything");
+
+    let huge = "Rust developer. ".repeat(ferry_inference::analyzer::MAX_TEXT_BYTES / 16 + 1);
+    let refused = pipeline.read_resume(huge.as_bytes(), &mut StageTimes::default()).unwrap_err();
+    assert!(refused.to_string().contains("bytes of text; at most 200000"), "{refused}");
+}
+
 fn errors(validator: &jsonschema::Validator, instance: &Value) -> Vec<String> {
     validator.iter_errors(instance).map(|e| format!("{}: {e}", e.instance_path())).collect()
 }
