@@ -26,10 +26,13 @@ const WORDS_PER_PIECE: usize = 160;
 const SNIPPET_CHARS: usize = 60;
 /// Text longer than this (about 60 dense pages) is refused: no resume is.
 pub const MAX_TEXT_BYTES: usize = 200_000;
-/// Skill mentions classified per document, in text order. Each costs one
-/// MiniLM run (~40 ms on one core), so this bounds a document to ~20 s; a
-/// two-page resume has about 80.
-pub const MAX_SKILL_MENTIONS: usize = 500;
+/// Skill mentions classified per resume, in text order. Each costs one
+/// MiniLM run (~40 ms on one core): this bounds a resume to ~12 s, and with
+/// [`MAX_DESCRIPTION_MENTIONS`] a job to ~20 s, so the inference function's
+/// batch of 5 fits its 120 s timeout. A two-page resume has about 80.
+pub const MAX_SKILL_MENTIONS: usize = 300;
+/// The same for a job description (one that names 30 skills has ~50).
+pub const MAX_DESCRIPTION_MENTIONS: usize = 150;
 /// Pieces embedded for document similarity: the first ~2,500 words.
 const MAX_PIECES: usize = 16;
 
@@ -126,15 +129,22 @@ pub struct ResumePipeline {
     limits: Limits,
     /// "Present" in a date range; `None`: the current month.
     today: Option<YearMonth>,
-    /// [`MAX_SKILL_MENTIONS`], unless a test wants fewer.
-    mention_cap: usize,
+    /// [`MAX_SKILL_MENTIONS`] and [`MAX_DESCRIPTION_MENTIONS`], unless a
+    /// test wants fewer.
+    mention_caps: (usize, usize),
 }
 
 impl ResumePipeline {
     /// `skills` shares `sentiment`'s encoder, which also embeds documents and
     /// skill names for similarity.
     pub fn new(sentiment: Arc<SentimentModel>, skills: SkillModel) -> Self {
-        ResumePipeline { sentiment, skills, limits: Limits::default(), today: None, mention_cap: MAX_SKILL_MENTIONS }
+        ResumePipeline {
+            sentiment,
+            skills,
+            limits: Limits::default(),
+            today: None,
+            mention_caps: (MAX_SKILL_MENTIONS, MAX_DESCRIPTION_MENTIONS),
+        }
     }
 
     /// The skill files from `dir` (`dir/skills/`), or the ones compiled into
@@ -154,7 +164,7 @@ impl ResumePipeline {
 
     /// Classifies at most `cap` skill mentions per document.
     pub fn with_mention_cap(mut self, cap: usize) -> Self {
-        self.mention_cap = cap;
+        self.mention_caps = (cap, cap);
         self
     }
 
@@ -186,7 +196,7 @@ impl ResumePipeline {
     pub fn read_resume(&self, bytes: &[u8], times: &mut StageTimes) -> Result<ResumeFacts, AnalysisError> {
         let document = self.extract(bytes, "resume", times)?;
         let text = &document.text;
-        let (mentions, unread_skill_mentions) = self.mentions(text, times)?;
+        let (mentions, unread_skill_mentions) = self.mentions(text, self.mention_caps.0, times)?;
         let started = Instant::now();
         let today = self.today.unwrap_or_else(this_month);
         let history = history::extract(text, today);
@@ -210,7 +220,7 @@ impl ResumePipeline {
     pub fn read_description(&self, bytes: &[u8], times: &mut StageTimes) -> Result<Description, AnalysisError> {
         let document = self.extract(bytes, "job description", times)?;
         let text = &document.text;
-        let (mentions, _) = self.mentions(text, times)?;
+        let (mentions, _) = self.mentions(text, self.mention_caps.1, times)?;
         let started = Instant::now();
         let preferred_ranges = matching::preferred_ranges(text);
         let is_preferred = |m: &SkillMention| preferred_ranges.iter().any(|&(a, b)| a <= m.start && m.end <= b);
@@ -286,13 +296,18 @@ impl ResumePipeline {
         Ok(document)
     }
 
-    /// The first [`MAX_SKILL_MENTIONS`] gazetteer mentions with the
-    /// classifier's verdict, and how many more there were; timed by stage.
-    fn mentions(&self, text: &str, times: &mut StageTimes) -> Result<(Vec<SkillMention>, usize), AnalysisError> {
+    /// The first `cap` gazetteer mentions with the classifier's verdict, and
+    /// how many more there were; timed by stage.
+    fn mentions(
+        &self,
+        text: &str,
+        cap: usize,
+        times: &mut StageTimes,
+    ) -> Result<(Vec<SkillMention>, usize), AnalysisError> {
         let started = Instant::now();
         let mut candidates = self.skills.candidates(text);
-        let unread = candidates.len().saturating_sub(self.mention_cap);
-        candidates.truncate(self.mention_cap);
+        let unread = candidates.len().saturating_sub(cap);
+        candidates.truncate(cap);
         times.gazetteer += started.elapsed();
         let started = Instant::now();
         let embeddings = self.skills.embed_candidates(&candidates).map_err(model)?;
