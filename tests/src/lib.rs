@@ -127,8 +127,7 @@ impl TestApp {
 
     /// A worker that also runs resume-match jobs with `analyzer`.
     pub fn with_analyzer(analyzer: Arc<dyn ResumeAnalyzer>) -> TestApp {
-        let auth = Authenticator::hs256(SECRET).unwrap();
-        Self::build(Limits::default(), auth, Arc::new(KeywordModel), Some(analyzer), |_| {})
+        Self::with_analyzer_and(analyzer, Authenticator::hs256(SECRET).unwrap(), |_| {})
     }
 
     /// A resume analyzer, any authenticator and a last look at the state.

@@ -8,7 +8,6 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use ferry_core::{Authenticator, Limits, ResumeAnalyzer, UploadSigner};
 use ferry_inference::analyzer::ResumePipeline;
-use ferry_models::SentimentModel;
 use ferry_tests::{SECRET, TestApp, request};
 use serde_json::{Value, json};
 use std::path::Path;
@@ -20,13 +19,7 @@ const DOCX: &str = "application/vnd.openxmlformats-officedocument.wordprocessing
 
 fn pipeline() -> Arc<dyn ResumeAnalyzer> {
     static PIPELINE: OnceLock<Arc<ResumePipeline>> = OnceLock::new();
-    PIPELINE
-        .get_or_init(|| {
-            let sentiment = Arc::new(SentimentModel::load_default().expect("the sentiment model loads"));
-            let dir = ferry_models::default_assets_dir();
-            Arc::new(ResumePipeline::load(sentiment, Some(&dir)).expect("the skill model loads"))
-        })
-        .clone()
+    PIPELINE.get_or_init(|| Arc::new(ResumePipeline::load_default().expect("the models load"))).clone()
 }
 
 fn app() -> TestApp {

@@ -128,14 +128,15 @@ async fn multipart_file(
     boundary: String,
     limit: usize,
 ) -> Result<(Vec<u8>, Option<&'static str>), Problem> {
-    let constraints =
-        multer::Constraints::new().size_limit(multer::SizeLimit::new().whole_stream(limit as u64 + 64 * 1024));
+    // The form's own headers and boundaries get 64 KiB beyond the file.
+    let sizes = multer::SizeLimit::new().whole_stream(limit as u64 + 64 * 1024).per_field(limit as u64);
+    let constraints = multer::Constraints::new().size_limit(sizes);
     let mut form = multer::Multipart::with_constraints(body.into_data_stream(), boundary, constraints);
     let malformed = |e: multer::Error| match e {
         multer::Error::StreamSizeExceeded { .. } | multer::Error::FieldSizeExceeded { .. } => direct_too_large(limit),
         e => Problem::invalid_input(format!("malformed multipart/form-data: {e}")),
     };
-    while let Some(mut field) = form.next_field().await.map_err(malformed)? {
+    while let Some(field) = form.next_field().await.map_err(malformed)? {
         if field.name() != Some("file") && field.file_name().is_none() {
             continue;
         }
@@ -144,13 +145,7 @@ async fn multipart_file(
             Some(t) if t == "application/octet-stream" => None,
             Some(t) => Some(document_type(&t)?),
         };
-        let mut bytes = Vec::new();
-        while let Some(chunk) = field.chunk().await.map_err(malformed)? {
-            if bytes.len() + chunk.len() > limit {
-                return Err(direct_too_large(limit));
-            }
-            bytes.extend_from_slice(&chunk);
-        }
+        let bytes = field.bytes().await.map_err(malformed)?.to_vec();
         return Ok((bytes, content_type));
     }
     Err(Problem::invalid_input("the multipart/form-data upload has no file part (name it \"file\")"))

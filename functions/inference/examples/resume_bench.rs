@@ -5,17 +5,14 @@
 //!   cargo run --release -p ferry-inference --example resume_bench [-- ROUNDS]
 
 use ferry_inference::analyzer::{ResumePipeline, StageTimes};
-use ferry_models::SentimentModel;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rounds: usize = std::env::args().nth(1).map_or(Ok(5), |r| r.parse())?.clamp(1, 50);
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/resumes");
     let started = Instant::now();
-    let sentiment = Arc::new(SentimentModel::load_default()?);
-    let pipeline = ResumePipeline::load(sentiment, Some(&ferry_models::default_assets_dir()))?;
+    let pipeline = ResumePipeline::load_default()?;
     println!("models loaded in {} ms", started.elapsed().as_millis());
     let description = std::fs::read(fixtures.join("jd1-backend-rust-go.md"))?;
 

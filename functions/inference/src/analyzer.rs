@@ -157,6 +157,13 @@ impl ResumePipeline {
         Ok(Self::new(sentiment, skills))
     }
 
+    /// Every model from this checkout's `functions/models/assets` (tests,
+    /// benchmarks, `cargo run`).
+    pub fn load_default() -> Result<Self, ModelError> {
+        let sentiment = Arc::new(SentimentModel::load_default()?);
+        Self::load(sentiment, Some(&ferry_models::default_assets_dir()))
+    }
+
     pub fn with_limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
         self
@@ -315,11 +322,7 @@ impl ResumePipeline {
         let started = Instant::now();
         let probabilities = self.skills.classify(&embeddings, candidates.len()).map_err(model)?;
         times.mlp += started.elapsed();
-        let mentions = candidates
-            .into_iter()
-            .zip(probabilities)
-            .map(|(c, probability)| SkillMention { skill: c.skill, start: c.start, end: c.end, probability })
-            .collect();
+        let mentions = candidates.into_iter().zip(probabilities).map(|(c, p)| c.judged(p)).collect();
         Ok((mentions, unread))
     }
 
@@ -408,8 +411,8 @@ fn found_skills(text: &str, mentions: &[SkillMention], positions: &[Position], t
 
 /// The words around `text[start..end]`, on one line.
 fn snippet(text: &str, start: usize, end: usize) -> String {
-    let from = floor_char_boundary(text, start.saturating_sub(SNIPPET_CHARS));
-    let to = ceil_char_boundary(text, (end + SNIPPET_CHARS).min(text.len()));
+    let from = text.floor_char_boundary(start.saturating_sub(SNIPPET_CHARS));
+    let to = text.ceil_char_boundary(end + SNIPPET_CHARS);
     let words: Vec<&str> = text[from..to].split_whitespace().collect();
     let mut line = words.join(" ");
     if from > 0 {
@@ -419,20 +422,6 @@ fn snippet(text: &str, start: usize, end: usize) -> String {
         line.push_str(" …");
     }
     line
-}
-
-fn floor_char_boundary(text: &str, mut i: usize) -> usize {
-    while !text.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
-
-fn ceil_char_boundary(text: &str, mut i: usize) -> usize {
-    while !text.is_char_boundary(i) {
-        i += 1;
-    }
-    i
 }
 
 fn cosine(a: &[f32], b: &[f32]) -> f32 {

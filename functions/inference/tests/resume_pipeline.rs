@@ -6,23 +6,18 @@
 
 use ferry_core::ResumeAnalyzer;
 use ferry_inference::analyzer::{Description, ResumeFacts, ResumePipeline, StageTimes};
-use ferry_models::SentimentModel;
 use ferry_resume::{JobMatch, YearMonth};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 /// The month expected.json counts "present" as.
 const AS_OF: YearMonth = YearMonth { year: 2026, month: 11 };
 
 fn pipeline() -> &'static ResumePipeline {
     static PIPELINE: OnceLock<ResumePipeline> = OnceLock::new();
-    PIPELINE.get_or_init(|| {
-        let sentiment = Arc::new(SentimentModel::load_default().expect("the sentiment model loads"));
-        let dir = ferry_models::default_assets_dir();
-        ResumePipeline::load(sentiment, Some(&dir)).expect("the skill model loads").with_today(AS_OF)
-    })
+    PIPELINE.get_or_init(|| ResumePipeline::load_default().expect("the models load").with_today(AS_OF))
 }
 
 fn fixtures() -> (PathBuf, Value) {
@@ -151,9 +146,7 @@ fn results_follow_the_published_schema() {
 /// so; text no resume has is refused with the reason.
 #[test]
 fn long_documents_are_bounded() {
-    let sentiment = Arc::new(SentimentModel::load_default().unwrap());
-    let dir = ferry_models::default_assets_dir();
-    let pipeline = ResumePipeline::load(sentiment, Some(&dir)).unwrap().with_mention_cap(6);
+    let pipeline = ResumePipeline::load_default().unwrap().with_mention_cap(6);
     let resume = "Jane Doe\njane@example.com\nSkills: Python, Rust, Go, Kafka, Docker, Kubernetes, Terraform, AWS.\n";
     let facts = pipeline.read_resume(resume.as_bytes(), &mut StageTimes::default()).unwrap();
     // At least the 8 skills of the last line are mentions; 6 are read.

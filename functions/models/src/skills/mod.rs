@@ -80,6 +80,11 @@ impl Candidate {
     pub fn context(&self) -> &str {
         &self.input[self.skill.len() + SEPARATOR.len()..]
     }
+
+    /// The mention with the classifier's verdict on it.
+    pub fn judged(self, probability: f32) -> SkillMention {
+        SkillMention { skill: self.skill, start: self.start, end: self.end, probability }
+    }
 }
 
 /// One gazetteer mention and the classifier's verdict on it.
@@ -259,11 +264,7 @@ impl SkillModel {
         }
         let embeddings = self.embed_candidates(&candidates)?;
         let probabilities = self.classify(&embeddings, candidates.len())?;
-        Ok(candidates
-            .into_iter()
-            .zip(probabilities)
-            .map(|(c, probability)| SkillMention { skill: c.skill, start: c.start, end: c.end, probability })
-            .collect())
+        Ok(candidates.into_iter().zip(probabilities).map(|(c, p)| c.judged(p)).collect())
     }
 
     /// The package's `extract(text)`: the keywords with at least one mention
