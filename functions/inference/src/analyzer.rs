@@ -97,6 +97,9 @@ pub struct Experience {
     pub years: Option<f32>,
     pub positions: Vec<Position>,
     pub education: Vec<Education>,
+    /// Date ranges past the first [`history::MAX_POSITIONS`] that were not
+    /// read (0 for any real resume).
+    pub unread_positions: usize,
 }
 
 /// What a job description asks for.
@@ -213,8 +216,12 @@ impl ResumePipeline {
         let started = Instant::now();
         let embedding = self.embed_document(text)?;
         times.embeddings += started.elapsed();
-        let experience =
-            Experience { years: history.years_experience, positions: history.positions, education: history.education };
+        let experience = Experience {
+            years: history.years_experience,
+            positions: history.positions,
+            education: history.education,
+            unread_positions: history.unread_positions,
+        };
         let info = DocumentInfo {
             format: document.format.as_str(),
             pages: document.pages,

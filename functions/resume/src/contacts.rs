@@ -39,6 +39,8 @@ static PHONE: LazyLock<Regex> =
 static URL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(?:https?://)?(?:www\.)?(?:[a-z0-9-]+\.)+[a-z]{2,}(?:/[A-Za-z0-9._~%/-]*)?").unwrap()
 });
+/// `2019 - 2021`: a span of years, not a phone number.
+static YEAR_RANGE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\d{4}\s*-\s*\d{4}$").unwrap());
 /// City, Region[, Country]: capitalised words around commas, no digits.
 static PLACE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\p{Lu}[\p{L}.' -]+(?:, ?\p{Lu}[\p{L}.' -]*){1,2}$").unwrap());
@@ -112,8 +114,7 @@ fn title_case(word: &str) -> String {
 fn phone_in(line: &Line<'_>) -> Option<Found<String>> {
     PHONE.find_iter(line.text).find_map(|m| {
         let digits = m.as_str().chars().filter(char::is_ascii_digit).count();
-        let looks_like_dates =
-            m.as_str().contains('/') || Regex::new(r"^\d{4}\s*-\s*\d{4}$").ok()?.is_match(m.as_str());
+        let looks_like_dates = m.as_str().contains('/') || YEAR_RANGE.is_match(m.as_str());
         ((7..=15).contains(&digits) && !looks_like_dates)
             .then(|| found(m.as_str().trim(), line.start + m.start(), line.start + m.end(), Method::Pattern))
     })

@@ -67,7 +67,25 @@ pub struct History {
     pub education: Vec<Education>,
     /// Union of the positions' periods up to `today`, in years (one decimal).
     pub years_experience: Option<f32>,
+    /// Date ranges past [`MAX_POSITIONS`] that were not read (0 for any real resume).
+    pub unread_positions: usize,
 }
+
+/// Positions read from one text, in text order. A long career has a few
+/// dozen; the cap keeps a text of thousands of date ranges from costing work
+/// and result bytes in proportion.
+pub const MAX_POSITIONS: usize = 100;
+/// Education entries read from one text.
+pub const MAX_EDUCATION: usize = 30;
+/// Longest title, company, degree or school kept, in characters: a longer
+/// one is not a header but a paragraph, and is cut at a word.
+pub const MAX_FIELD_CHARS: usize = 120;
+/// Longest education source line kept, in characters.
+pub const MAX_SOURCE_CHARS: usize = 300;
+/// Bytes of a line looked at either side of a date range for its header:
+/// a header is short, and reading whole lines made a text of many dates on
+/// one long line cost (dates × line length).
+const HEADER_WINDOW: usize = 300;
 
 const MONTH: &str = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?";
 static RANGE: LazyLock<Regex> = LazyLock::new(|| {
@@ -137,16 +155,22 @@ pub fn extract(text: &str, today: YearMonth) -> History {
         if let Some(heading) = heading(line.text) {
             section = heading;
         }
-        if let Some(education) = education_in(line) {
+        if history.education.len() < MAX_EDUCATION
+            && let Some(education) = education_in(line)
+        {
             history.education.push(education);
         }
+        let is_school = section == Section::Education || DEGREE.is_match(line.text);
         for m in RANGE.captures_iter(line.text) {
             let whole = m.get(0).expect("group 0 always matches");
             let (Some((start, _)), end) = (parse_date(&m["from"]), parse_date(&m["to"])) else { continue };
             let until = end.map(|(e, has_month)| if has_month { e.next() } else { e });
             let end = end.map(|(e, _)| e);
-            let is_school = section == Section::Education || DEGREE.is_match(line.text);
             if is_school || end.is_some_and(|e| e < start) || start > today {
+                continue;
+            }
+            if history.positions.len() == MAX_POSITIONS {
+                history.unread_positions += 1;
                 continue;
             }
             let (title, company) = header(&all, n, whole.start(), whole.end());
@@ -160,15 +184,17 @@ pub fn extract(text: &str, today: YearMonth) -> History {
             history.positions.push(Position { title, company, start, end, until, dates, block });
         }
     }
-    seasons(&mut history.positions, &all, text, today);
+    history.unread_positions += seasons(&mut history.positions, &all, text, today);
     history.positions.sort_by_key(|p| p.dates.start);
     close_blocks(&mut history.positions, &all);
     history.years_experience = years(&history.positions, today);
     history
 }
 
-/// Positions dated by a season ("Summer 2024") in the experience section.
-fn seasons(positions: &mut Vec<Position>, all: &[Line<'_>], text: &str, today: YearMonth) {
+/// Positions dated by a season ("Summer 2024") in the experience section, up
+/// to [`MAX_POSITIONS`] in all; returns how many more there were.
+fn seasons(positions: &mut Vec<Position>, all: &[Line<'_>], text: &str, today: YearMonth) -> usize {
+    let mut unread = 0;
     let mut section = Section::Unknown;
     for (n, line) in all.iter().enumerate() {
         if let Some(heading) = heading(line.text) {
@@ -190,6 +216,10 @@ fn seasons(positions: &mut Vec<Position>, all: &[Line<'_>], text: &str, today: Y
             if start > today || !has_title_word(line.text) {
                 continue;
             }
+            if positions.len() == MAX_POSITIONS {
+                unread += 1;
+                continue;
+            }
             let (title, company) = header(all, n, whole.start(), whole.end());
             let dates = Found {
                 value: whole.as_str().to_owned(),
@@ -201,6 +231,7 @@ fn seasons(positions: &mut Vec<Position>, all: &[Line<'_>], text: &str, today: Y
             positions.push(Position { title, company, start, end: Some(end), until: Some(end.next()), dates, block });
         }
     }
+    unread
 }
 
 /// A section heading: a Markdown heading, a short all-capitals line (or
@@ -376,12 +407,28 @@ fn balanced(s: &str) -> &str {
     }
 }
 
-/// The column of `line` that holds byte `at`: text after the last `|` before it.
+/// The column of `line` that holds byte `at`: text after the last `|` before
+/// it, within [`HEADER_WINDOW`] bytes of `at`.
 fn column(line: &str, at: usize) -> &str {
-    let at = at.min(line.len());
-    let start = line[..at].rfind('|').map_or(0, |i| i + 1);
-    let end = line[at..].find('|').map_or(line.len(), |i| at + i);
+    let at = line.floor_char_boundary(at.min(line.len()));
+    let floor = line.floor_char_boundary(at.saturating_sub(HEADER_WINDOW));
+    let ceiling = line.ceil_char_boundary(at + HEADER_WINDOW);
+    let start = line[floor..at].rfind('|').map_or(floor, |i| floor + i + 1);
+    let end = line[at..ceiling].find('|').map_or(ceiling, |i| at + i);
     &line[start..end]
+}
+
+/// `s` cut to at most `max` characters, at a word when one ends in the last
+/// quarter; `s` itself when it is short enough.
+fn clipped(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        None => s.to_owned(),
+        Some((cut, _)) => {
+            let head = &s[..cut];
+            let at_word = head.rfind(char::is_whitespace).filter(|&i| i >= cut * 3 / 4).unwrap_or(cut);
+            head[..at_word].trim_end().to_owned()
+        }
+    }
 }
 
 fn without_dates(s: &str) -> String {
@@ -398,7 +445,7 @@ fn parts(s: &str) -> Vec<String> {
         let piece = piece.trim_matches(|c: char| c.is_whitespace() || matches!(c, '-' | '*' | ':'));
         let piece = balanced(piece.trim());
         if !piece.is_empty() && !matches!(piece.to_lowercase().as_str(), "and" | "&" | "remote") {
-            out.push(piece.to_owned());
+            out.push(clipped(piece, MAX_FIELD_CHARS));
         }
     }
     out
@@ -414,19 +461,21 @@ fn education_in(line: &Line<'_>) -> Option<Education> {
     let text = plain(line.text);
     DEGREE.find(&text)?;
     let parts: Vec<&str> = text.split([',', '—', '–', '|', '·']).map(str::trim).filter(|p| !p.is_empty()).collect();
-    let degree =
-        parts.iter().find(|p| DEGREE.is_match(&format!("{p} "))).map(|p| YEAR.replace_all(p, "").trim().to_string());
+    let degree = parts
+        .iter()
+        .find(|p| DEGREE.is_match(&format!("{p} ")))
+        .map(|p| clipped(YEAR.replace_all(p, "").trim(), MAX_FIELD_CHARS));
     let school = parts
         .iter()
         .find(|p| SCHOOL_WORDS.iter().any(|w| p.to_lowercase().contains(w)))
-        .map(|p| company_name(&YEAR.replace_all(p, "")).trim_end_matches([' ', '-', '–']).to_string());
+        .map(|p| clipped(company_name(&YEAR.replace_all(p, "")).trim_end_matches([' ', '-', '–']), MAX_FIELD_CHARS));
     let end_year = YEAR.find_iter(&text).filter_map(|y| y.as_str().parse().ok()).max();
     Some(Education {
         degree,
         school,
         end_year,
         source: Found {
-            value: line.text.trim().to_owned(),
+            value: clipped(line.text.trim(), MAX_SOURCE_CHARS),
             start: line.start,
             end: line.start + line.text.len(),
             method: Method::Pattern,
@@ -437,12 +486,14 @@ fn education_in(line: &Line<'_>) -> Option<Education> {
 /// Each position's block ends where the next one's header begins.
 fn close_blocks(positions: &mut [Position], all: &[Line<'_>]) {
     let starts: Vec<usize> = positions.iter().map(|p| p.dates.start).collect();
+    // The line holding byte `at` (lines are in text order).
+    let line_of = |at: usize| all.partition_point(|l| l.start <= at).saturating_sub(1);
     for (i, position) in positions.iter_mut().enumerate() {
         // Start the block at the line above the dates (the header in most layouts).
-        let line = all.iter().rposition(|l| l.start <= position.dates.start).unwrap_or(0);
+        let line = line_of(position.dates.start);
         position.block.0 = if line > 0 { all[line - 1].start } else { all[line].start };
         if let Some(&next) = starts.get(i + 1) {
-            let next_line = all.iter().rposition(|l| l.start <= next).unwrap_or(0);
+            let next_line = line_of(next);
             position.block.1 = if next_line > 0 { all[next_line - 1].start } else { next };
         }
     }
