@@ -17,8 +17,12 @@ use crate::budget::Budget;
 use crate::{ExtractError, Format, clean};
 
 const MAIN_PART: &str = "word/document.xml";
-/// Check the clock every this many XML events.
+/// Check the clock every this many XML events (and at every part).
 const EVENTS_PER_TIME_CHECK: u32 = 1024;
+/// Header and footer parts read, each kind: Word writes at most three per
+/// section; past this they are the same few repeated, and each costs a
+/// zip entry, an XML parse and a comparison with what was kept.
+const MAX_STORY_PARTS: usize = 64;
 
 type Archive<'a> = ZipArchive<Cursor<&'a [u8]>>;
 
@@ -81,7 +85,7 @@ fn story_parts(zip: &Archive, prefix: &str) -> Vec<String> {
         })
         .collect();
     parts.sort();
-    parts.into_iter().map(|(_, name)| name).collect()
+    parts.into_iter().take(MAX_STORY_PARTS).map(|(_, name)| name).collect()
 }
 
 /// Headers repeat (first page, even pages, each section): keep one copy of each.
@@ -152,6 +156,7 @@ fn read_xml(
     budget: &Budget,
     mut handle: impl FnMut(Event) -> Result<(), ExtractError>,
 ) -> Result<(), ExtractError> {
+    budget.check_time()?;
     let file = zip.by_name(part).map_err(|e| zip_error(&e))?;
     let compressed = file.compressed_size();
     let capped = CappedRead { inner: file, compressed, inflated: 0, budget, failure: None };
