@@ -74,6 +74,12 @@ def main() -> int:
           {k["AttributeName"]: k["KeyType"] for k in by_owner.get("KeySchema", [])}
           == {"gsi1pk": "HASH", "gsi1sk": "RANGE"}
           and by_owner.get("Projection", {}).get("ProjectionType") == "ALL", by_owner)
+    by_recovery = gsi.get("by-recovery", {})
+    check("table: GSI by-recovery on recover_pk/recover_at (N), KEYS_ONLY",
+          {k["AttributeName"]: k["KeyType"] for k in by_recovery.get("KeySchema", [])}
+          == {"recover_pk": "HASH", "recover_at": "RANGE"}
+          and {a["AttributeName"]: a["AttributeType"] for a in t["AttributeDefinitions"]}.get("recover_at") == "N"
+          and by_recovery.get("Projection", {}).get("ProjectionType") == "KEYS_ONLY", by_recovery)
     ttl = ddb.describe_time_to_live(TableName=env["FERRY_TABLE"])["TimeToLiveDescription"]
     check("table: TTL on expires_at",
           ttl.get("TimeToLiveStatus") == "ENABLED" and ttl.get("AttributeName") == "expires_at", ttl)

@@ -36,6 +36,7 @@ STACK_NAME = "ferry"
 # There is no stack, so resources get fixed local names, by logical id.
 LOCAL_NAMES = {
     "JobsQueue": "ferry-jobs",
+    "WebhooksQueue": "ferry-webhooks",
     "DeadLetterQueue": "ferry-jobs-dlq",
     "Table": "ferry-table",
     "Bucket": "ferry-bucket",

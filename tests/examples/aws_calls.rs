@@ -108,16 +108,14 @@ async fn main() {
     let name = format!("ferry-calls-{}", uuid::Uuid::now_v7().simple());
     let queue_url = clients.sqs.create_queue().queue_name(name).send().await.unwrap().queue_url().unwrap().to_string();
     let queue = Arc::new(SqsQueue::from_client(clients.sqs.clone(), &queue_url));
-    let store: Arc<dyn JobStore> = Arc::new(DynamoStore::from_clients(
-        clients.dynamodb.clone(),
-        S3Blobs::from_client(clients.s3, &bucket),
-        &table,
-    ));
+    let blobs = S3Blobs::from_client(clients.s3, &bucket);
+    let store: Arc<dyn JobStore> = Arc::new(DynamoStore::from_clients(clients.dynamodb.clone(), blobs.clone(), &table));
     let auth = Authenticator::hs256(SECRET).unwrap();
     let token = auth.mint("calls-owner", Duration::from_secs(3600)).unwrap();
     let router = ferry_api::router(AppState::new(
         Arc::clone(&store),
         Arc::clone(&queue) as Arc<dyn TaskQueue>,
+        Arc::new(blobs),
         Arc::new(auth),
         Arc::new(DynamoKeyStore::new(&config, &table)),
     ));

@@ -157,11 +157,11 @@ impl TestApp {
         let mut state = AppState::new(
             Arc::clone(&store),
             Arc::new(queue.clone()) as Arc<dyn TaskQueue>,
+            Arc::clone(&blobs),
             Arc::clone(&auth),
             Arc::clone(&keys),
         );
         state.limits = limits.clone();
-        state.blobs = Some(Arc::clone(&blobs));
         state.webhooks = Some(webhooks.clone());
         state.callback_policy = LOOPBACK_CALLBACKS;
         configure(&mut state);
@@ -181,8 +181,8 @@ impl TestApp {
     /// Starts the worker's poll loop, as `ferry serve` does.
     pub fn start_worker(&mut self) {
         let (tx, rx) = watch::channel(false);
-        let poller = Poller { queue: self.queue.clone(), worker: Arc::clone(&self.worker) };
-        tokio::spawn(poller.run(rx));
+        tokio::spawn(Poller::jobs(self.queue.clone(), Arc::clone(&self.worker)).run(rx.clone()));
+        tokio::spawn(Poller::webhooks(self.queue.clone(), Arc::clone(&self.worker)).run(rx));
         self.stop = Some(tx);
     }
 

@@ -7,7 +7,7 @@
 use aws_lambda_events::event::sqs::SqsEvent;
 use axum::http::StatusCode;
 use ferry_api::AppState;
-use ferry_aws::{DynamoKeyStore, DynamoStore, SqsQueue};
+use ferry_aws::{DynamoKeyStore, DynamoStore, S3Blobs, SqsQueue};
 use ferry_core::{Authenticator, JobStore, TaskQueue};
 use ferry_inference::Worker;
 use ferry_inference::sqs::handle_event;
@@ -47,6 +47,7 @@ async fn http_to_sqs_to_lambda_handler_to_dynamodb_and_back() {
     let router = ferry_api::router(AppState::new(
         Arc::clone(&store),
         Arc::clone(&queue) as Arc<dyn TaskQueue>,
+        Arc::new(S3Blobs::new(&config, &bucket)),
         Arc::new(auth),
         Arc::new(DynamoKeyStore::new(&config, &table)),
     ));

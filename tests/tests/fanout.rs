@@ -13,7 +13,7 @@ use ferry_aws::{DynamoKeyStore, DynamoStore, S3Blobs, SqsQueue};
 use ferry_core::{Authenticator, BlobStore, JobStore, SentimentClassifier, TaskQueue};
 use ferry_inference::webhook::WebhookSender;
 use ferry_inference::{Received, Worker};
-use ferry_local::queue::SqliteQueue;
+use ferry_local::queue::{Lane, SqliteQueue};
 use ferry_tests::{KeywordModel, LOOPBACK_CALLBACKS, MAX_ATTEMPTS, SECRET, TestApp, request, test_webhooks};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
@@ -69,10 +69,10 @@ impl Rig {
         let mut state = AppState::new(
             Arc::clone(&store),
             Arc::clone(&queue) as Arc<dyn TaskQueue>,
+            Arc::clone(&blobs),
             Arc::new(Authenticator::hs256(SECRET).unwrap()),
             Arc::new(DynamoKeyStore::new(&config, &table)),
         );
-        state.blobs = Some(Arc::clone(&blobs));
         state.webhooks = Some(test_webhooks());
         state.callback_policy = LOOPBACK_CALLBACKS;
         let worker = Worker::new(store, Arc::new(KeywordModel), MAX_ATTEMPTS)
@@ -99,10 +99,14 @@ impl Rig {
         (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
     }
 
-    /// One receive: up to 10 messages, hidden until acknowledged or released.
+    /// One receive: up to 10 messages, hidden until acknowledged or released
+    /// (locally, from the jobs lane, else the webhooks lane).
     async fn receive(&self) -> Vec<Received> {
         match &self.source {
-            Source::Sqlite(queue) => queue.receive(10).await.unwrap().0,
+            Source::Sqlite(queue) => match queue.receive(10).await.unwrap().0 {
+                jobs if jobs.is_empty() => queue.receive_from(Lane::Webhooks, 10).await.unwrap().0,
+                jobs => jobs,
+            },
             Source::Sqs(queue) => queue.receive(10, 1).await.unwrap().iter().map(sqs_received).collect(),
         }
     }

@@ -102,6 +102,42 @@ async fn hostile_bodies_and_headers_get_4xx_and_the_server_keeps_serving() {
     assert_eq!(headers["cache-control"], "no-store");
 }
 
+#[tokio::test]
+async fn header_values_that_once_panicked_a_handler_get_4xx_or_an_answer() {
+    let app = TestApp::new(short_waits());
+    let token = app.token("alice");
+    let sent = |method: &str, path: &str, body: &str, name: &str, value: &str| {
+        Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(name, value)
+            .body(Body::from(body.to_owned()))
+            .unwrap()
+    };
+    let (status, _, job) =
+        app.call(sent("POST", "/v1/jobs", r#"{"task":"sentiment","input":"hi"}"#, "prefer", "wait=0")).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+    let job_path = format!("/v1/jobs/{}", job["id"].as_str().unwrap());
+    for (method, path, body, name, value) in [
+        ("POST", "/v1/jobs", r#"{"task":"sentiment","input":"hi"}"#, "prefer", "wait=1e308"),
+        ("POST", "/v1/sentiment", r#"{"text":"hi"}"#, "prefer", "wait=1e308"),
+        ("GET", job_path.as_str(), "", "prefer", "wait=18446744073709551616"),
+        ("POST", "/v1/jobs", r#"{"task":"sentiment","input":"hi"}"#, "cancel-after", "18446744073709551616"),
+        ("POST", "/v1/jobs", r#"{"task":"sentiment","input":"hi"}"#, "cancel-after", "604801"),
+    ] {
+        // No worker runs, so a wait lasts its whole (capped) length.
+        let request = sent(method, path, body, name, value);
+        let answer = tokio::time::timeout(std::time::Duration::from_secs(60), app.call(request)).await;
+        let (status, _, body) = answer.expect("answered within the longest wait");
+        assert!(status.as_u16() < 500, "{method} {path} {name}: {value} -> {status} {body}");
+        if name == "cancel-after" {
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "past 7 days is refused, not capped: {body}");
+        }
+    }
+}
+
 fn arbitrary_request() -> impl Strategy<Value = (String, String, String, Vec<u8>, String)> {
     (
         prop::sample::select(vec!["GET", "POST", "DELETE", "PUT", "PATCH", "OPTIONS"]).prop_map(str::to_owned),
@@ -122,8 +158,74 @@ fn arbitrary_request() -> impl Strategy<Value = (String, String, String, Vec<u8>
     )
 }
 
+/// Default limits, but waits capped at 50 ms: no worker runs here, so every
+/// `Prefer: wait` lasts its whole (capped) length. The cap is what is tested.
+fn short_waits() -> Limits {
+    let wait = std::time::Duration::from_millis(50);
+    Limits { max_wait: wait, sentiment_wait: wait, ..Limits::default() }
+}
+
+/// Values the API parses from headers, as a client might send them: numbers
+/// of every size and form, and noise.
+fn header_value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("wait=1e308".to_string()),
+        Just("wait=18446744073709551616".to_string()),
+        Just("wait=-0".to_string()),
+        Just("wait=NaN, wait=inf".to_string()),
+        "wait=[0-9eE.+-]{0,24}",
+        "respond-async(, wait=[0-9]{1,25})?",
+        "[0-9]{1,30}",
+        "-?[0-9]{1,5}(\\.[0-9]{0,5})?",
+        "[ -~]{0,80}",
+    ]
+}
+
+/// Requests with `Prefer`, `Cancel-After` and `Idempotency-Key` set to
+/// anything, on the routes that read them.
+fn request_with_headers() -> impl Strategy<Value = (String, String, Vec<(String, String)>)> {
+    (
+        prop_oneof![
+            Just(("POST".to_string(), "/v1/jobs".to_string())),
+            Just(("POST".to_string(), "/v1/sentiment".to_string())),
+            Just(("GET".to_string(), "/v1/jobs/0192f0c4-0000-7000-8000-000000000000".to_string())),
+            "/v1/jobs/[0-9a-f-]{36}/results\\?(limit|cursor|format)=[0-9a-z.%-]{0,30}"
+                .prop_map(|p| ("GET".to_string(), p)),
+            "/v1/jobs\\?(limit|cursor|status)=[0-9a-z.%-]{0,30}".prop_map(|p| ("GET".to_string(), p)),
+        ],
+        prop::collection::vec(
+            (prop::sample::select(vec!["prefer", "cancel-after", "idempotency-key", "x-api-key"]), header_value()),
+            0..4,
+        ),
+    )
+        .prop_map(|((method, path), headers)| {
+            (method, path, headers.into_iter().map(|(n, v)| (n.to_string(), v)).collect())
+        })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 400, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_header_value_gets_an_answer_below_500((method, path, headers) in request_with_headers()) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let app = TestApp::new(short_waits());
+        let mut builder = Request::builder()
+            .method(method.as_str())
+            .uri(path.as_str())
+            .header(header::AUTHORIZATION, format!("Bearer {}", app.token("alice")))
+            .header(header::CONTENT_TYPE, "application/json");
+        for (name, value) in &headers {
+            if let Ok(value) = header::HeaderValue::from_str(value) {
+                builder = builder.header(name.as_str(), value);
+            }
+        }
+        let body = if method == "POST" { r#"{"task":"sentiment","input":"hi"}"# } else { "" };
+        let body = if path == "/v1/sentiment" { r#"{"text":"hi"}"# } else { body };
+        let request = builder.body(Body::from(body)).unwrap();
+        let (status, _, problem) = runtime.block_on(app.call(request));
+        prop_assert!(status.as_u16() < 500, "{} {} {:?} -> {} {}", method, path, headers, status, problem);
+    }
 
     #[test]
     fn any_request_gets_an_answer_below_500((method, path, content_type, body, auth) in arbitrary_request()) {

@@ -60,6 +60,21 @@ async fn poison_messages_fail_their_job_and_are_acknowledged() {
 }
 
 #[tokio::test]
+async fn a_poison_message_fails_only_a_job_of_the_owner_it_names() {
+    let app = TestApp::new(Limits::default());
+    let (job, messages) = queued_job(&app, &["good"]).await;
+    let mut forged = serde_json::to_value(&messages[0]).unwrap();
+    forged["task"] = json!("summarise");
+    forged["owner"] = json!("mallory");
+    let outcomes = app.worker.handle(&[received(forged.to_string(), 1)]).await;
+    assert!(matches!(&outcomes[0], Outcome::Poisoned(r) if r.contains("unknown task")), "{outcomes:?}");
+    assert_eq!(app.store.get_job("alice", job.id).await.unwrap().unwrap().status, JobStatus::Queued, "untouched");
+    forged.as_object_mut().unwrap().remove("owner");
+    app.worker.handle(&[received(forged.to_string(), 1)]).await;
+    assert_eq!(app.store.get_job("alice", job.id).await.unwrap().unwrap().status, JobStatus::Queued, "no owner");
+}
+
+#[tokio::test]
 async fn a_poison_message_does_not_spoil_its_batch() {
     let app = TestApp::new(Limits::default());
     let (job, messages) = queued_job(&app, &["good"]).await;

@@ -14,10 +14,10 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ferry_core::message::upload_key;
-use ferry_core::{BlobStore, JobId, UploadGrant, UploadRefusal};
+use ferry_core::{BlobError, JobId, Size, UploadGrant, UploadRefusal};
+use futures_util::TryStreamExt;
 use serde::Deserialize;
 use serde_json::json;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// The signed upload route; the request guard lets its bodies past the API's
@@ -50,10 +50,9 @@ pub struct NewDocument {
 pub async fn create(
     Writer(caller): Writer,
     State(state): State<AppState>,
-    headers: HeaderMap,
     Json(req): Json<NewDocument>,
 ) -> Result<Response, Problem> {
-    let blobs = blobs(&state)?;
+    let blobs = &state.blobs;
     let content_type = document_type(&req.content_type)?;
     let max = state.limits.max_document_bytes;
     if req.size == 0 || req.size > max {
@@ -72,7 +71,7 @@ pub async fn create(
                 size: req.size,
                 expires: u64::try_from(expires_at.unix_timestamp()).unwrap_or(0),
             };
-            own_upload_url(&state, &headers, &grant)
+            own_upload_url(&state, &grant)
         }
     };
     let body = json!({
@@ -93,43 +92,80 @@ pub async fn upload(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Problem> {
-    let blobs = blobs(&state)?;
     let id: JobId = id.parse().map_err(|_| Problem::not_found(format!("no document {id}")))?;
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("text/plain");
-    let limit = state.limits.max_direct_upload_bytes as usize;
-    let (bytes, content_type) = match multer::parse_boundary(content_type) {
-        Ok(boundary) => multipart_file(body, boundary, limit).await?,
-        Err(_) => (read_direct(body, limit).await?, Some(document_type(content_type)?)),
+    let limit = state.limits.max_direct_upload_bytes;
+    let key = upload_key(&caller.subject, &id.to_string());
+    let size = match multer::parse_boundary(content_type) {
+        Ok(boundary) => multipart_file(&state, &key, body, boundary, limit).await?,
+        Err(_) => {
+            let content_type = document_type(content_type)?;
+            store(&state, &key, body.into_data_stream(), Size::AtMost(limit), Some(content_type)).await?
+        }
     };
-    if bytes.is_empty() {
-        return Err(Problem::invalid_input("the document is empty"));
-    }
-    let size = bytes.len();
-    blobs.put(&upload_key(&caller.subject, &id.to_string()), bytes, content_type).await?;
     Ok((StatusCode::CREATED, axum::Json(json!({ "document_id": id, "size": size }))).into_response())
 }
 
-async fn read_direct(body: Body, limit: usize) -> Result<Vec<u8>, Problem> {
-    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| direct_too_large(limit))?;
-    Ok(bytes.to_vec())
+/// Streams `body` into the blob store as `key` (in bounded memory on file
+/// blobs), with the problem each refusal deserves.
+async fn store<S, E>(
+    state: &AppState,
+    key: &str,
+    body: S,
+    size: Size,
+    content_type: Option<&str>,
+) -> Result<u64, Problem>
+where
+    S: futures_util::Stream<Item = Result<Bytes, E>> + Send + Unpin,
+    E: std::error::Error + 'static,
+{
+    // The store sees a failing body as I/O; what the client did wrong
+    // (too slow, too large, malformed) is noted here and answered as such.
+    let failure = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let noted = std::sync::Arc::clone(&failure);
+    let body = body.map_err(move |e| {
+        *noted.lock().unwrap_or_else(|p| p.into_inner()) = body_failure(&e, size.max());
+        std::io::Error::other(e.to_string())
+    });
+    let mut reader = tokio_util::io::StreamReader::new(body);
+    let stored = state.blobs.put_stream(key, &mut reader, size, content_type).await;
+    if let Some(problem) = failure.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        return Err(problem);
+    }
+    match stored {
+        Ok(n) => Ok(n),
+        Err(BlobError::TooLarge(_)) => Err(direct_too_large(size.max())),
+        Err(BlobError::Invalid(_)) => Err(size_mismatch(size.max())),
+        Err(e) => Err(e.into()),
+    }
 }
 
-fn direct_too_large(limit: usize) -> Problem {
+/// The client's fault in a body that failed while streaming, if it was one.
+fn body_failure(e: &(dyn std::error::Error + 'static), limit: u64) -> Option<Problem> {
+    if crate::guard::too_slow(e) {
+        return Some(crate::guard::body_timeout());
+    }
+    match e.downcast_ref::<multer::Error>()? {
+        multer::Error::StreamSizeExceeded { .. } | multer::Error::FieldSizeExceeded { .. } => {
+            Some(direct_too_large(limit))
+        }
+        multer::Error::StreamReadFailed(cause) => body_failure(cause.as_ref(), limit),
+        other => Some(Problem::invalid_input(format!("malformed multipart/form-data: {other}"))),
+    }
+}
+
+fn direct_too_large(limit: u64) -> Problem {
     too_large(format!("direct uploads are limited to {limit} bytes; use POST /v1/documents"))
 }
 
 /// The file of a `multipart/form-data` upload (an HTML form's or `curl -F
 /// file=@resume.pdf`): the part named `file`, or else the first part with a
-/// file name. Its own content type must be a document type; a part sent as
-/// `application/octet-stream` or without one is stored untyped (the worker
-/// tells formats by content anyway).
-async fn multipart_file(
-    body: Body,
-    boundary: String,
-    limit: usize,
-) -> Result<(Vec<u8>, Option<&'static str>), Problem> {
+/// file name, streamed to the store. Its own content type must be a
+/// document type; a part sent as `application/octet-stream` or without one
+/// is stored untyped (the worker tells formats by content anyway).
+async fn multipart_file(state: &AppState, key: &str, body: Body, boundary: String, limit: u64) -> Result<u64, Problem> {
     // The form's own headers and boundaries get 64 KiB beyond the file.
-    let sizes = multer::SizeLimit::new().whole_stream(limit as u64 + 64 * 1024).per_field(limit as u64);
+    let sizes = multer::SizeLimit::new().whole_stream(limit + 64 * 1024).per_field(limit);
     let constraints = multer::Constraints::new().size_limit(sizes);
     let mut form = multer::Multipart::with_constraints(body.into_data_stream(), boundary, constraints);
     let malformed = |e: multer::Error| match e {
@@ -145,8 +181,7 @@ async fn multipart_file(
             Some(t) if t == "application/octet-stream" => None,
             Some(t) => Some(document_type(&t)?),
         };
-        let bytes = field.bytes().await.map_err(malformed)?.to_vec();
-        return Ok((bytes, content_type));
+        return store(state, key, field, Size::AtMost(limit), content_type).await;
     }
     Err(Problem::invalid_input("the multipart/form-data upload has no file part (name it \"file\")"))
 }
@@ -162,21 +197,27 @@ pub async fn signed_upload(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Problem> {
-    let blobs = blobs(&state)?;
     let grant = verify_grant(&state, &id, query.as_deref().unwrap_or(""))?;
+    // The grant's owner pays for it: a replayed URL is rate limited like
+    // any of the owner's requests, and one document takes one upload at a time.
+    if let Some(limiter) = &state.rate_limit {
+        limiter.check(&grant.owner)?;
+    }
+    let _slot = state.uploads.enter(&grant.document_id)?;
     expect_content_type(&headers, &grant.content_type)?;
-    let bytes = read_exactly(&headers, body, grant.size).await?;
+    declared_length(&headers, grant.size)?;
     let key = upload_key(&grant.owner, &grant.document_id);
-    // `Vec::from` takes the buffer over rather than copying up to 64 MiB.
-    blobs.put(&key, Vec::from(bytes), Some(&grant.content_type)).await?;
+    store(&state, &key, body.into_data_stream(), Size::Exactly(grant.size), Some(&grant.content_type)).await?;
     let body = json!({ "document_id": grant.document_id, "size": grant.size });
     Ok((StatusCode::OK, axum::Json(body)).into_response())
 }
 
-/// This API's own upload URL: signed when a signer is configured, else the
-/// direct upload route (which needs the caller's credential).
-fn own_upload_url(state: &AppState, headers: &HeaderMap, grant: &UploadGrant) -> String {
-    let origin = origin(headers);
+/// This API's own upload URL, under its configured public address (never
+/// one built from the request's `Host`): signed when a signer is
+/// configured, else the direct upload route (which needs the caller's
+/// credential).
+fn own_upload_url(state: &AppState, grant: &UploadGrant) -> String {
+    let origin = state.public_url.trim_end_matches('/');
     let id = &grant.document_id;
     match &state.upload_signer {
         Some(signer) => format!("{origin}{SIGNED_UPLOAD_PREFIX}{id}?{}", signer.sign(grant)),
@@ -225,9 +266,9 @@ fn expect_content_type(headers: &HeaderMap, signed: &str) -> Result<(), Problem>
     ))
 }
 
-/// The body, which must be exactly `size` bytes with a Content-Length that
-/// says so (S3 requires both for a presigned PUT). Reads at most `size`.
-async fn read_exactly(headers: &HeaderMap, body: Body, size: u64) -> Result<Bytes, Problem> {
+/// A Content-Length that says exactly `size` (S3 requires one for a
+/// presigned PUT); the body is then held to it while it streams.
+fn declared_length(headers: &HeaderMap, size: u64) -> Result<(), Problem> {
     let Some(declared) = headers.get(header::CONTENT_LENGTH) else {
         return Err(Problem::new(
             StatusCode::LENGTH_REQUIRED,
@@ -239,12 +280,7 @@ async fn read_exactly(headers: &HeaderMap, body: Body, size: u64) -> Result<Byte
     if declared.to_str().ok().and_then(|v| v.parse::<u64>().ok()) != Some(size) {
         return Err(size_mismatch(size));
     }
-    let limit = usize::try_from(size).map_err(|_| size_mismatch(size))?;
-    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| size_mismatch(size))?;
-    if bytes.len() != limit {
-        return Err(size_mismatch(size));
-    }
-    Ok(bytes)
+    Ok(())
 }
 
 fn size_mismatch(size: u64) -> Problem {
@@ -254,12 +290,6 @@ fn size_mismatch(size: u64) -> Problem {
         "Upload size mismatch",
         format!("this upload URL was signed for exactly {size} bytes"),
     )
-}
-
-fn blobs(state: &AppState) -> Result<&Arc<dyn BlobStore>, Problem> {
-    state.blobs.as_ref().ok_or_else(|| {
-        Problem::new(StatusCode::NOT_IMPLEMENTED, "documents-disabled", "Documents disabled", "no document store")
-    })
 }
 
 fn document_type(content_type: &str) -> Result<&'static str, Problem> {
@@ -278,9 +308,51 @@ fn too_large(detail: String) -> Problem {
     Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "Document too large", detail)
 }
 
-/// Where this API is reachable, as the caller addressed it.
-fn origin(headers: &HeaderMap) -> String {
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("127.0.0.1");
-    let scheme = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).unwrap_or("http");
-    format!("{scheme}://{host}")
+/// Most signed uploads in progress at once. Each streams to the store in
+/// bounded memory, but holds a connection and a file while it lasts.
+pub const MAX_SIGNED_UPLOADS: usize = 16;
+
+/// Signed uploads in progress: one at a time per document, at most
+/// [`MAX_SIGNED_UPLOADS`] in all.
+#[derive(Debug, Default)]
+pub struct UploadGate {
+    documents: std::sync::Mutex<std::collections::HashSet<String>>,
+}
+
+/// A document's upload in progress; dropping it lets the next one in.
+pub struct UploadSlot<'a> {
+    gate: &'a UploadGate,
+    document: String,
+}
+
+impl UploadGate {
+    fn enter(&self, document: &str) -> Result<UploadSlot<'_>, Problem> {
+        let mut documents = self.documents.lock().unwrap_or_else(|p| p.into_inner());
+        if documents.contains(document) {
+            return Err(Problem::new(
+                StatusCode::CONFLICT,
+                "upload-in-progress",
+                "Upload in progress",
+                "another upload to this document has not finished; retry once it has",
+            ));
+        }
+        if documents.len() >= MAX_SIGNED_UPLOADS {
+            let mut problem = Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "Too many uploads in progress",
+                format!("at most {MAX_SIGNED_UPLOADS} uploads run at once; retry shortly"),
+            );
+            problem.retry_after = Some(1);
+            return Err(problem);
+        }
+        documents.insert(document.to_owned());
+        Ok(UploadSlot { gate: self, document: document.to_owned() })
+    }
+}
+
+impl Drop for UploadSlot<'_> {
+    fn drop(&mut self) {
+        self.gate.documents.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.document);
+    }
 }

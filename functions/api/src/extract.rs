@@ -74,7 +74,10 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Json<T> {
             ));
         }
         let limit = state.limits.max_body_bytes;
-        let bytes = axum::body::to_bytes(req.into_body(), limit).await.map_err(|_| {
+        let bytes = axum::body::to_bytes(req.into_body(), limit).await.map_err(|e| {
+            if crate::guard::too_slow(&e) {
+                return crate::guard::body_timeout();
+            }
             Problem::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload-too-large",

@@ -1,6 +1,7 @@
 //! Job handlers: thin. Validate, talk to the ports, shape the response.
 
 use crate::AppState;
+use crate::bounded::{MAX_INPUTS_PARSED, Metadata, Texts};
 use crate::extract::{Json, Reader, Writer};
 use crate::problem::Problem;
 use crate::wait::{preferred_wait, until_final};
@@ -9,6 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ferry_core::callback::check_url;
 use ferry_core::message::{chunk_texts, count_chunks, document_message, resume_message, upload_key};
+use ferry_core::outbox;
 use ferry_core::webhook::notify_if_final;
 use ferry_core::{Created, Idempotency, ItemOutcome, ItemResult, Job, JobDescription, JobId, JobStatus, Limits, Task};
 use serde::{Deserialize, Serialize};
@@ -32,7 +34,7 @@ pub struct CreateJob {
     #[serde(default)]
     input: Option<String>,
     #[serde(default)]
-    inputs: Option<Vec<String>>,
+    inputs: Option<Texts>,
     /// An uploaded document (`POST /v1/documents`): JSONL inputs for
     /// sentiment, the resume for resume-match.
     #[serde(default)]
@@ -44,7 +46,7 @@ pub struct CreateJob {
     #[serde(default)]
     job_description_document_id: Option<String>,
     #[serde(default)]
-    metadata: Option<Value>,
+    metadata: Option<Metadata>,
     #[serde(default)]
     callback_url: Option<String>,
     /// RFC 3339; the job is canceled if not finished by then.
@@ -84,7 +86,7 @@ pub async fn create(
     Writer(caller): Writer,
     State(state): State<AppState>,
     headers: HeaderMap,
-    Json(req): Json<CreateJob>,
+    Json(mut req): Json<CreateJob>,
 ) -> Result<Response, Problem> {
     let task = req
         .task
@@ -93,7 +95,7 @@ pub async fn create(
     let idempotency =
         idempotency_key(&headers)?.map(|key| Idempotency { key, fingerprint: fingerprint(&req, &headers) });
     let options = Options {
-        metadata: validate_metadata(req.metadata.clone())?,
+        metadata: validate_metadata(req.metadata.take())?,
         callback_url: match req.callback_url.clone() {
             Some(url) => Some(check_callback(&state, &url).await?),
             None => None,
@@ -109,12 +111,14 @@ pub async fn create(
         Task::Sentiment => match req.document_id.clone() {
             Some(id) if req.input.is_none() && req.inputs.is_none() => document(&state, &caller.subject, &id).await?,
             Some(_) => return Err(Problem::invalid_input("give \"document_id\" or \"input(s)\", not both")),
-            None => Inputs::Texts(inputs(req.input.clone(), req.inputs.clone(), &state.limits)?),
+            // Moved, not copied: up to 6 MiB of texts.
+            None => Inputs::Texts(inputs(req.input.take(), req.inputs.take(), &state.limits)?),
         },
     };
     let (job, replayed) = submit(&state, &caller.subject, task, inputs, options).await?;
     let wait = preferred_wait(header_str(&headers, "prefer"), state.limits.max_wait);
-    let mut response = respond_after(&state, job, wait).await?;
+    let id = job.id;
+    let mut response = respond_after(&state, job, wait).await.map_err(|p| p.about(id))?;
     if replayed {
         response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
@@ -176,7 +180,11 @@ fn deadline(headers: &HeaderMap, field: Option<&str>, limits: &Limits) -> Result
                 .ok()
                 .filter(|s| *s > 0)
                 .ok_or_else(|| Problem::invalid_input("Cancel-After must be a positive number of seconds"))?;
-            now + Duration::from_secs(secs.min(limits.max_deadline.as_secs()))
+            // Refused past the limit like a `deadline` is, never capped in silence.
+            if secs > limits.max_deadline.as_secs() {
+                return Err(too_far(limits));
+            }
+            now + Duration::from_secs(secs)
         }
         (None, Some(at)) => OffsetDateTime::parse(at, &Rfc3339)
             .map_err(|e| Problem::invalid_input(format!("deadline must be an RFC 3339 timestamp: {e}")))?,
@@ -185,12 +193,13 @@ fn deadline(headers: &HeaderMap, field: Option<&str>, limits: &Limits) -> Result
         return Err(Problem::invalid_input("the deadline has already passed"));
     }
     if at > now + limits.max_deadline {
-        return Err(Problem::invalid_input(format!(
-            "the deadline may be at most {} seconds away",
-            limits.max_deadline.as_secs()
-        )));
+        return Err(too_far(limits));
     }
     Ok(Some(at))
+}
+
+fn too_far(limits: &Limits) -> Problem {
+    Problem::invalid_input(format!("the deadline may be at most {} seconds away", limits.max_deadline.as_secs()))
 }
 
 /// The request's identity for idempotency: the body as parsed (so
@@ -244,7 +253,7 @@ async fn resume_inputs(state: &AppState, owner: &str, req: &CreateJob) -> Result
 
 /// An uploaded document of the caller's, as a job's inputs.
 async fn document(state: &AppState, owner: &str, id: &str) -> Result<Inputs, Problem> {
-    let blobs = state.blobs.as_ref().ok_or_else(|| Problem::invalid_input("this deployment takes no documents"))?;
+    let blobs = &state.blobs;
     let missing = || {
         Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -277,10 +286,14 @@ pub async fn sentiment(
     let (job, _) = submit(&state, &caller.subject, Task::Sentiment, Inputs::Texts(texts), Options::default()).await?;
     let wait =
         preferred_wait(header_str(&headers, "prefer"), state.limits.max_wait).unwrap_or(state.limits.sentiment_wait);
-    let job = until_final(state.store.as_ref(), &job.owner, job.id, wait).await?.unwrap_or(job);
+    let id = job.id;
+    let job = until_final(state.store.as_ref(), &job.owner, job.id, wait)
+        .await
+        .map_err(|e| Problem::from(e).about(id))?
+        .unwrap_or(job);
     match job.status {
         JobStatus::Succeeded => {
-            let mut first = all_results(&state, &job).await?;
+            let mut first = all_results(&state, &job).await.map_err(|p| p.about(id))?;
             match first.pop().map(|r| r.outcome) {
                 Some(ItemOutcome::Ok(Value::Object(mut prediction))) => {
                     prediction.insert("job_id".into(), json!(job.id));
@@ -491,8 +504,9 @@ async fn notify(state: &AppState, job: &Job) {
     }
 }
 
-/// Creates the job and queues its messages. A queue failure fails the job, so
-/// nothing is left queued that no worker will ever see.
+/// Creates the job with the messages that start it, through the outbox: a
+/// crash or a queue outage after the job exists leaves it to the recovery
+/// sweep, never stranded, so an accepted job is answered as accepted.
 async fn submit(
     state: &AppState,
     owner: &str,
@@ -513,9 +527,27 @@ async fn submit(
     if let Inputs::Document(key) | Inputs::Resume(key, _) = &inputs {
         job.document = Some(key.clone());
     }
-    let job = match state.store.create_job(&job, options.idempotency.as_ref()).await? {
-        Created::New(job) => job,
-        Created::Existing(existing) => return Ok((existing, true)),
+    let messages = match &inputs {
+        Inputs::Texts(texts) => chunk_texts(&job, texts),
+        Inputs::Document(key) => vec![document_message(&job, key)],
+        Inputs::Resume(key, description) => vec![resume_message(&job, key, description.clone())],
+    };
+    let queued = messages.len();
+    let created = outbox::create_and_queue(
+        state.store.as_ref(),
+        state.queue.as_ref(),
+        state.blobs.as_ref(),
+        job,
+        messages,
+        options.idempotency.as_ref(),
+    )
+    .await?;
+    match created {
+        Created::New(job) => {
+            tracing::info!(job_id = %job.id, items = total, chunks = queued, "job queued");
+            Ok((job, false))
+        }
+        Created::Existing(existing) => Ok((existing, true)),
         Created::Mismatch(existing) => {
             let mut problem = Problem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -524,20 +556,9 @@ async fn submit(
                 "this Idempotency-Key was used for a different request in the last 24 hours",
             );
             problem.job_id = Some(existing.id.to_string());
-            return Err(problem);
+            Err(problem)
         }
-    };
-    let messages = match &inputs {
-        Inputs::Texts(texts) => chunk_texts(&job, texts),
-        Inputs::Document(key) => vec![document_message(&job, key)],
-        Inputs::Resume(key, description) => vec![resume_message(&job, key, description.clone())],
-    };
-    if let Err(e) = state.queue.send(&messages).await {
-        let _ = state.store.fail_job(job.id, "could not queue the job").await;
-        return Err(e.into());
     }
-    tracing::info!(job_id = %job.id, items = total, chunks = messages.len(), "job queued");
-    Ok((job, false))
 }
 
 async fn respond_after(state: &AppState, job: Job, wait: Option<Duration>) -> Result<Response, Problem> {
@@ -566,24 +587,26 @@ fn location(job: &Job) -> HeaderValue {
     HeaderValue::from_str(&format!("/v1/jobs/{}", job.id)).expect("job ids are valid header values")
 }
 
-fn inputs(input: Option<String>, inputs: Option<Vec<String>>, limits: &Limits) -> Result<Vec<String>, Problem> {
+fn inputs(input: Option<String>, inputs: Option<Texts>, limits: &Limits) -> Result<Vec<String>, Problem> {
     let texts = match (input, inputs) {
-        (Some(one), None) => vec![one],
+        (Some(one), None) => Texts { texts: vec![one], total: 1 },
         (None, Some(many)) => many,
         (Some(_), Some(_)) => return Err(Problem::invalid_input("give either \"input\" or \"inputs\", not both")),
         (None, None) => return Err(Problem::invalid_input("missing \"input\" or \"inputs\"")),
     };
-    if texts.is_empty() {
+    if texts.total == 0 {
         return Err(Problem::invalid_input("\"inputs\" is empty"));
     }
-    if texts.len() > limits.max_inputs {
+    let max = limits.max_inputs.min(MAX_INPUTS_PARSED);
+    if texts.total > max {
         return Err(Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "too-many-inputs",
             "Too many inputs",
-            format!("{} inputs given; at most {} per job", texts.len(), limits.max_inputs),
+            format!("{} inputs given; at most {max} per job", texts.total),
         ));
     }
+    let texts = texts.texts;
     for (i, text) in texts.iter().enumerate() {
         if text.trim().is_empty() {
             return Err(Problem::new(
@@ -605,16 +628,16 @@ fn inputs(input: Option<String>, inputs: Option<Vec<String>>, limits: &Limits) -
     Ok(texts)
 }
 
-fn validate_metadata(metadata: Option<Value>) -> Result<Option<Value>, Problem> {
-    match &metadata {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Object(_)) if metadata.as_ref().map(|m| m.to_string().len()).unwrap_or(0) <= MAX_METADATA_BYTES => {
-            Ok(metadata)
+fn validate_metadata(metadata: Option<Metadata>) -> Result<Option<Value>, Problem> {
+    let too_large = || Problem::invalid_input(format!("metadata is limited to {MAX_METADATA_BYTES} bytes"));
+    match metadata {
+        None | Some(Metadata::Value(Value::Null)) => Ok(None),
+        Some(Metadata::TooLarge(_)) => Err(too_large()),
+        Some(Metadata::Value(object @ Value::Object(_))) if object.to_string().len() <= MAX_METADATA_BYTES => {
+            Ok(Some(object))
         }
-        Some(Value::Object(_)) => {
-            Err(Problem::invalid_input(format!("metadata is limited to {MAX_METADATA_BYTES} bytes")))
-        }
-        Some(_) => Err(Problem::invalid_input("metadata must be a JSON object")),
+        Some(Metadata::Value(Value::Object(_))) => Err(too_large()),
+        Some(Metadata::Value(_)) => Err(Problem::invalid_input("metadata must be a JSON object")),
     }
 }
 

@@ -1,10 +1,11 @@
 //! Ferry's HTTP API: one axum `Router`. `lambda_http` serves it in Lambda and
 //! hyper serves it locally; only the adapters in [`AppState`] differ.
 
+mod bounded;
 pub mod config;
 mod documents;
 mod extract;
-mod guard;
+pub mod guard;
 mod jobs;
 pub mod jwks;
 mod keys;
@@ -28,6 +29,9 @@ use tower_http::trace::TraceLayer;
 
 pub use keys::verify_api_key;
 
+/// `ferry serve`'s address by default.
+pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8080";
+
 /// Everything a handler may touch.
 #[derive(Clone)]
 pub struct AppState {
@@ -42,8 +46,9 @@ pub struct AppState {
     pub cors_origins: Arc<Vec<String>>,
     pub limits: Limits,
     pub models: Arc<Vec<ModelInfo>>,
-    /// Uploaded documents; `None`: document routes answer 501.
-    pub blobs: Option<Arc<dyn BlobStore>>,
+    /// Uploaded documents, and the work of large jobs staged before it is
+    /// queued (see `ferry_core::outbox`).
+    pub blobs: Arc<dyn BlobStore>,
     /// Signs this API's own upload URLs (`PUT /v1/uploads/{id}`) for blob
     /// stores without presigned URLs; `None`: those stores get
     /// `PUT /v1/documents/{id}`, which needs the caller's credential.
@@ -51,6 +56,11 @@ pub struct AppState {
     /// `None`: `callback_url` is refused.
     pub webhooks: Option<WebhookConfig>,
     pub callback_policy: CallbackPolicy,
+    /// Where clients reach this API: the origin of the upload URLs it signs
+    /// itself (never taken from a request's `Host`).
+    pub public_url: String,
+    /// Signed uploads in progress.
+    pub uploads: Arc<documents::UploadGate>,
 }
 
 impl AppState {
@@ -58,12 +68,14 @@ impl AppState {
     pub fn new(
         store: Arc<dyn JobStore>,
         queue: Arc<dyn TaskQueue>,
+        blobs: Arc<dyn BlobStore>,
         auth: Arc<Authenticator>,
         keys: Arc<dyn KeyStore>,
     ) -> AppState {
         AppState {
             store,
             queue,
+            blobs,
             auth,
             keys,
             scopes: Scopes::default(),
@@ -71,10 +83,11 @@ impl AppState {
             cors_origins: Arc::new(Vec::new()),
             limits: Limits::default(),
             models: Arc::new(catalog()),
-            blobs: None,
             upload_signer: None,
             webhooks: None,
             callback_policy: CallbackPolicy::default(),
+            public_url: DEFAULT_PUBLIC_URL.to_owned(),
+            uploads: Arc::default(),
         }
     }
 }
@@ -82,6 +95,8 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let cors = guard::cors(&state.cors_origins);
     let limits = state.limits.clone();
+    let budget = guard::BodyBudget::new(limits.bodies_in_flight);
+    let budget_limits = limits.clone();
     let router = Router::new()
         .route("/healthz", get(healthz))
         .route("/v1/models", get(jobs::models))
@@ -96,6 +111,9 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
+        .layer(axum::middleware::from_fn(move |req, next| {
+            guard::body_budget(budget.clone(), budget_limits.clone(), req, next)
+        }))
         .layer(axum::middleware::from_fn(move |req, next| guard::request_limits(limits.clone(), req, next)))
         .layer(CatchPanicLayer::custom(|_| {
             Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", "unexpected error")

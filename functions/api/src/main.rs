@@ -18,7 +18,10 @@ async fn main() -> Result<(), lambda_http::Error> {
     let bucket = env("FERRY_BUCKET")?;
     let mut state = AppState::new(
         Arc::new(DynamoStore::new(&config, &table, &bucket)),
-        Arc::new(SqsQueue::new(&config, env("FERRY_QUEUE_URL")?)),
+        Arc::new(
+            SqsQueue::new(&config, env("FERRY_QUEUE_URL")?).with_webhook_queue(optional("FERRY_WEBHOOK_QUEUE_URL")),
+        ),
+        Arc::new(S3Blobs::new(&config, bucket)),
         Arc::new(auth),
         Arc::new(DynamoKeyStore::new(&config, &table)),
     );
@@ -26,7 +29,6 @@ async fn main() -> Result<(), lambda_http::Error> {
     state.rate_limit = ferry_api::config::rate_limit()?;
     state.cors_origins = Arc::new(ferry_api::config::cors_origins());
     state.limits.retention = ferry_api::config::retention()?;
-    state.blobs = Some(Arc::new(S3Blobs::new(&config, bucket)));
     state.webhooks = WebhookConfig::from_env(None)?;
     state.callback_policy = CallbackPolicy::from_env();
     lambda_http::run(ferry_api::router(state)).await
@@ -34,4 +36,8 @@ async fn main() -> Result<(), lambda_http::Error> {
 
 fn env(name: &str) -> Result<String, lambda_http::Error> {
     std::env::var(name).map_err(|_| format!("{name} is not set").into())
+}
+
+fn optional(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }

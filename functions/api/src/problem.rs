@@ -3,7 +3,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use ferry_core::{AuthError, QueueError, StoreError};
+use ferry_core::{AuthError, JobId, QueueError, StoreError};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
@@ -57,6 +57,14 @@ impl Problem {
 
     pub fn unavailable(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service temporarily unavailable", detail)
+    }
+
+    /// Names the job the request created or read, so that a client told of
+    /// a failure after its job exists knows which job to look at (and does
+    /// not create it again).
+    pub fn about(mut self, job: JobId) -> Self {
+        self.job_id.get_or_insert_with(|| job.to_string());
+        self
     }
 }
 
@@ -118,7 +126,26 @@ impl From<QueueError> for Problem {
 
 impl From<ferry_core::BlobError> for Problem {
     fn from(e: ferry_core::BlobError) -> Self {
-        tracing::error!(error = %e, "blob store error");
-        Problem::unavailable("the document store is unavailable; retry shortly")
+        match e {
+            ferry_core::BlobError::Empty => Problem::invalid_input("the document is empty"),
+            e => {
+                tracing::error!(error = %e, "blob store error");
+                Problem::unavailable("the document store is unavailable; retry shortly")
+            }
+        }
+    }
+}
+
+impl From<ferry_core::OutboxError> for Problem {
+    fn from(e: ferry_core::OutboxError) -> Self {
+        match e {
+            ferry_core::OutboxError::Store(e) => e.into(),
+            ferry_core::OutboxError::Queue(e) => e.into(),
+            ferry_core::OutboxError::Blob(e) => e.into(),
+            ferry_core::OutboxError::Corrupt(..) => {
+                tracing::error!(error = %e, "outbox error");
+                Problem::unavailable("the job could not be stored; retry shortly")
+            }
+        }
     }
 }

@@ -15,7 +15,9 @@ pub fn preferred_wait(prefer: Option<&str>, max: Duration) -> Option<Duration> {
             return None;
         }
         let secs: f64 = value.trim().trim_matches('"').parse().ok()?;
-        (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs).min(max))
+        // Capped before converting: a huge or non-finite value never reaches
+        // `Duration`, whose constructors panic on overflow.
+        (secs >= 0.0).then(|| Duration::try_from_secs_f64(secs.min(max.as_secs_f64())).unwrap_or(max))
     })
 }
 
@@ -50,6 +52,11 @@ mod tests {
         assert_eq!(preferred_wait(Some("wait=5"), max), Some(Duration::from_secs(5)));
         assert_eq!(preferred_wait(Some("respond-async, wait=2"), max), Some(Duration::from_secs(2)));
         assert_eq!(preferred_wait(Some("wait=999"), max), Some(max));
+        assert_eq!(preferred_wait(Some("wait=1e308"), max), Some(max));
+        assert_eq!(preferred_wait(Some("wait=18446744073709551616"), max), Some(max));
+        assert_eq!(preferred_wait(Some("wait=inf"), max), Some(max));
+        assert_eq!(preferred_wait(Some("wait=NaN"), max), None);
+        assert_eq!(preferred_wait(Some("wait=0.25"), max), Some(Duration::from_millis(250)));
         assert_eq!(preferred_wait(Some("wait=-1"), max), None);
         assert_eq!(preferred_wait(Some("return=minimal"), max), None);
         assert_eq!(preferred_wait(None, max), None);

@@ -6,6 +6,12 @@
 //! | chunk       | `JOB#<id>`            | `CHUNK#<10 digits>`| results (JSON) or results_s3_key, ok, failed, expires_at |
 //! | idempotency | `IDEM#<owner>#<key>`  | `IDEM`             | job_id, fingerprint, expires_at |
 //!
+//! A job with work stored but not yet queued (see `ferry_core::recovery`) also
+//! has `dispatch?` (the message, JSON) and `recover_pk` = `RECOVER#<0-7>` plus
+//! `recover_at` (epoch milliseconds): the sparse `by-recovery` index the
+//! sweep queries, spread over eight partitions so that job creation never
+//! writes one hot key.
+//!
 //! `expires_at` (epoch seconds) is the table's TTL attribute. Every change that
 //! must happen once is a conditional write: a chunk is recorded with
 //! `attribute_not_exists(sk)` in the same transaction that counts it into the
@@ -46,6 +52,9 @@ pub const INLINE_RESULTS_LIMIT: usize = 300 * 1024;
 const JOB_SK: &str = "JOB";
 const IDEM_SK: &str = "IDEM";
 const OWNER_INDEX: &str = "by-owner";
+const RECOVERY_INDEX: &str = "by-recovery";
+/// Partitions of the recovery index.
+const RECOVERY_SHARDS: u8 = 8;
 const LAST_CHUNK_SK: &str = "CHUNK#9999999999";
 /// Attempts of a transaction that DynamoDB cancelled because another one
 /// touched the same items at the same time.
@@ -133,6 +142,13 @@ impl DynamoStore {
         }
         if let Some(document) = &job.document {
             item.insert("document".into(), s(document));
+        }
+        if let Some(dispatch) = &job.dispatch {
+            item.insert("dispatch".into(), s(&serde_json::to_string(dispatch).expect("a dispatch serialises")));
+        }
+        if let Some(due) = job.recovery_due {
+            item.insert("recover_pk".into(), s(&recover_pk(job.id)));
+            item.insert("recover_at".into(), n(millis(due)));
         }
         item.insert("gsi1pk".into(), s(&format!("OWNER#{}", job.owner)));
         item.insert("gsi1sk".into(), s(&id));
@@ -499,7 +515,8 @@ impl JobStore for DynamoStore {
             .table_name(&self.table)
             .set_key(Some(job_key(id)))
             .update_expression(
-                "ADD failed :minus SET #status = :running, updated_at = :now REMOVE #error, webhook, webhook_status",
+                "ADD failed :minus SET #status = :running, updated_at = :now \
+                 REMOVE #error, webhook, webhook_status, recover_pk, recover_at",
             )
             .condition_expression("attribute_exists(pk) AND #status <> :canceled")
             .expression_attribute_names("#status", "status")
@@ -524,16 +541,25 @@ impl JobStore for DynamoStore {
         next: Option<&WebhookState>,
     ) -> Result<bool, StoreError> {
         let mut request = self.client.update_item().table_name(&self.table).set_key(Some(job_key(id)));
-        request = match next {
-            Some(next) => request
-                .update_expression("SET webhook = :webhook, webhook_status = :next")
+        request = match (next, next.and_then(WebhookState::recovery_due)) {
+            (Some(_), Some(due)) => request
+                .update_expression(
+                    "SET webhook = :webhook, webhook_status = :next, recover_pk = :shard, recover_at = :due",
+                )
+                .expression_attribute_values(":shard", s(&recover_pk(id)))
+                .expression_attribute_values(":due", n(millis(due))),
+            (Some(_), None) => request
+                .update_expression("SET webhook = :webhook, webhook_status = :next REMOVE recover_pk, recover_at"),
+            (None, _) => request.update_expression("REMOVE webhook, webhook_status, recover_pk, recover_at"),
+        };
+        if let Some(next) = next {
+            request = request
                 .expression_attribute_values(
                     ":webhook",
                     s(&serde_json::to_string(next).expect("webhook state serialises")),
                 )
-                .expression_attribute_values(":next", s(next.status.as_str())),
-            None => request.update_expression("REMOVE webhook, webhook_status"),
-        };
+                .expression_attribute_values(":next", s(next.status.as_str()));
+        }
         request = match expect {
             Some(expect) => request
                 .condition_expression("webhook_status = :expect")
@@ -626,6 +652,66 @@ impl JobStore for DynamoStore {
             }
             Err(e) => Err(unavailable("UpdateItem", e)),
         }
+    }
+
+    async fn due_for_recovery(&self, before: OffsetDateTime, limit: u32) -> Result<Vec<Job>, StoreError> {
+        let mut due: Vec<(i64, JobId)> = Vec::new();
+        for shard in 0..RECOVERY_SHARDS {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(RECOVERY_INDEX)
+                .key_condition_expression("recover_pk = :pk AND recover_at <= :before")
+                .expression_attribute_values(":pk", s(&format!("RECOVER#{shard}")))
+                .expression_attribute_values(":before", n(millis(before)))
+                .limit(limit.max(1) as i32)
+                .send()
+                .await
+                .map_err(|e| unavailable("Query", e))?;
+            // The index holds keys only (a dispatch can be 200 KB).
+            for item in out.items() {
+                let id = get_s(item, "pk")?.strip_prefix("JOB#").and_then(|id| id.parse().ok());
+                let at = get_i64(item, "recover_at")?;
+                if let Some(id) = id {
+                    due.push((at, id));
+                }
+            }
+        }
+        // The index is eventually consistent: read each job as it stands.
+        due.sort();
+        let now = ferry_core::job::now();
+        let mut jobs = Vec::with_capacity(due.len().min(limit as usize));
+        for (_, id) in due.into_iter().take(limit as usize) {
+            if let Some(job) = self.load(id).await?.filter(|j| j.recovery_due.is_some() && !j.is_expired(now)) {
+                jobs.push(job);
+            }
+        }
+        Ok(jobs)
+    }
+
+    async fn reschedule_recovery(
+        &self,
+        id: JobId,
+        expect: Option<OffsetDateTime>,
+        next: Option<OffsetDateTime>,
+    ) -> Result<bool, StoreError> {
+        let mut request = self.client.update_item().table_name(&self.table).set_key(Some(job_key(id)));
+        request = match next {
+            Some(next) => request
+                .update_expression("SET recover_pk = :shard, recover_at = :next")
+                .expression_attribute_values(":shard", s(&recover_pk(id)))
+                .expression_attribute_values(":next", n(millis(next))),
+            // Nothing outstanding: the stored work goes too.
+            None => request.update_expression("REMOVE recover_pk, recover_at, dispatch"),
+        };
+        request = match expect {
+            Some(expect) => request
+                .condition_expression("recover_at = :expect")
+                .expression_attribute_values(":expect", n(millis(expect))),
+            None => request.condition_expression("attribute_exists(pk) AND attribute_not_exists(recover_at)"),
+        };
+        conditional(request.send().await.map(drop), "UpdateItem")
     }
 }
 
@@ -724,6 +810,15 @@ fn n(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
+/// The recovery index partition of a job: spread by the id's last digit.
+fn recover_pk(id: JobId) -> String {
+    format!("RECOVER#{}", id.0.as_bytes()[15] % RECOVERY_SHARDS)
+}
+
+fn millis(t: OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
 fn job_pk(id: JobId) -> String {
     format!("JOB#{id}")
 }
@@ -758,7 +853,13 @@ where
     E: std::error::Error + 'static,
     R: std::fmt::Debug + 'static,
 {
-    StoreError::Unavailable(format!("{operation}: {}", describe(&e)))
+    let text = format!("{operation}: {}", describe(&e));
+    // DynamoDB's ValidationException for an item over 400 KB: a retry
+    // writes the same item.
+    if text.contains("Item size has exceeded") || text.contains("Item size to update has exceeded") {
+        return StoreError::TooLarge(text);
+    }
+    StoreError::Unavailable(text)
 }
 
 fn get_s<'a>(item: &'a Item, name: &str) -> Result<&'a str, StoreError> {
@@ -773,6 +874,14 @@ fn get_opt_s<'a>(item: &'a Item, name: &str) -> Result<Option<&'a str>, StoreErr
     match item.get(name) {
         None | Some(AttributeValue::Null(_)) => Ok(None),
         Some(_) => get_s(item, name).map(Some),
+    }
+}
+
+/// A number attribute as `i64` (epoch milliseconds and the like).
+fn get_i64(item: &Item, name: &str) -> Result<i64, StoreError> {
+    match item.get(name) {
+        Some(AttributeValue::N(v)) => v.parse().map_err(|_| StoreError::Corrupt(format!("{name} = {v:?}"))),
+        other => Err(StoreError::Corrupt(format!("{name} is {other:?}, not a number"))),
     }
 }
 
@@ -828,6 +937,20 @@ fn job_from_item(item: &Item) -> Result<Job, StoreError> {
             .transpose()
             .map_err(|e| corrupt(format!("webhook: {e}")))?,
         document: get_opt_s(item, "document")?.map(str::to_owned),
+        dispatch: get_opt_s(item, "dispatch")?
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|e| corrupt(format!("dispatch: {e}")))?,
+        recovery_due: match item.get("recover_at") {
+            None => None,
+            Some(AttributeValue::N(t)) => Some(
+                t.parse::<i128>()
+                    .ok()
+                    .and_then(|ms| OffsetDateTime::from_unix_timestamp_nanos(ms * 1_000_000).ok())
+                    .ok_or_else(|| corrupt(format!("recover_at = {t:?}")))?,
+            ),
+            Some(other) => return Err(corrupt(format!("recover_at = {other:?}"))),
+        },
     })
 }
 

@@ -5,9 +5,10 @@ use async_trait::async_trait;
 use aws_config::SdkConfig;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
-use ferry_core::{BlobError, BlobStore};
+use ferry_core::{BlobError, BlobStore, Size};
 use std::time::Duration;
 use time::OffsetDateTime;
+use tokio::io::{AsyncRead, AsyncReadExt};
 
 /// One bucket's objects.
 #[derive(Clone, Debug)]
@@ -85,6 +86,27 @@ impl S3Blobs {
 impl BlobStore for S3Blobs {
     async fn put(&self, key: &str, bytes: Vec<u8>, content_type: Option<&str>) -> Result<(), BlobError> {
         S3Blobs::put(self, key, bytes, content_type).await
+    }
+
+    /// Read whole (bounded by `size`), then put: a PutObject needs its
+    /// length, and the bodies streamed here are direct uploads of a few MiB
+    /// (large ones go to S3 through presigned URLs, not through Ferry).
+    async fn put_stream(
+        &self,
+        key: &str,
+        body: &mut (dyn AsyncRead + Send + Unpin),
+        size: Size,
+        content_type: Option<&str>,
+    ) -> Result<u64, BlobError> {
+        let mut bytes = Vec::new();
+        body.take(size.max().saturating_add(1))
+            .read_to_end(&mut bytes)
+            .await
+            .map_err(|e| BlobError::Unavailable(format!("reading the body for {key}: {e}")))?;
+        let n = bytes.len() as u64;
+        size.check(n)?;
+        S3Blobs::put(self, key, bytes, content_type).await?;
+        Ok(n)
     }
 
     async fn get(&self, key: &str, max_bytes: u64) -> Result<Option<Vec<u8>>, BlobError> {

@@ -34,6 +34,9 @@ struct Entry {
 pub struct SqsQueue {
     client: Client,
     queue_url: String,
+    /// Where webhook attempts go (their own queue and event source, so a slow
+    /// receiver never holds up inference); `None`: the jobs queue.
+    webhook_queue_url: Option<String>,
     region: Option<String>,
     trace_id: RwLock<Option<String>>,
     tries: u32,
@@ -47,11 +50,23 @@ impl SqsQueue {
         queue
     }
 
+    /// Sends webhook attempts to `url` instead of the jobs queue.
+    pub fn with_webhook_queue(mut self, url: Option<String>) -> Self {
+        self.webhook_queue_url = url;
+        self
+    }
+
+    /// The same client on another queue (a lane's own).
+    pub fn for_queue(&self, queue_url: impl Into<String>) -> Self {
+        Self::from_client(self.client.clone(), queue_url)
+    }
+
     pub fn from_client(client: Client, queue_url: impl Into<String>) -> Self {
         let region = client.config().region().map(|r| r.to_string());
         SqsQueue {
             client,
             queue_url: queue_url.into(),
+            webhook_queue_url: None,
             region,
             trace_id: RwLock::new(None),
             tries: 3,
@@ -315,7 +330,7 @@ impl TaskQueue for SqsQueue {
         };
         self.client
             .send_message()
-            .queue_url(&self.queue_url)
+            .queue_url(self.webhook_queue_url.as_deref().unwrap_or(&self.queue_url))
             .message_body(message.to_json())
             .delay_seconds(delay)
             .message_attributes("job_id", attribute(message.job_id.to_string())?)

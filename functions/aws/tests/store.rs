@@ -350,8 +350,12 @@ async fn webhook_claims_redrive_reopening_and_document_splits() {
     store.create_job(&job, None).await.unwrap();
 
     // One claim wins; a stale status does not move the state.
-    let pending =
-        ferry_core::WebhookState { status: ferry_core::WebhookStatus::Pending, attempts: 0, last_error: None };
+    let pending = ferry_core::WebhookState {
+        status: ferry_core::WebhookStatus::Pending,
+        attempts: 0,
+        last_error: None,
+        next_attempt_at: None,
+    };
     assert!(store.update_webhook(job.id, None, Some(&pending)).await.unwrap());
     assert!(!store.update_webhook(job.id, None, Some(&pending)).await.unwrap(), "claimed once");
     let delivered =

@@ -1,5 +1,6 @@
 //! Jobs: what a client asked for, where it stands, and what it produced.
 
+use crate::message::TaskMessage;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -166,10 +167,32 @@ pub struct Job {
     /// inputs carried in the messages.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub document: Option<String>,
+    /// The messages that start the job, stored with it until they are known
+    /// to be queued: whoever creates a job stores these first, queues them
+    /// second and marks them queued third, so a crash in between leaves a job
+    /// the recovery sweep ([`crate::outbox`]) queues again, never one
+    /// nobody will run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dispatch: Option<Dispatch>,
+    /// When the job's outstanding queue work was due: its dispatch (at
+    /// creation) or its webhook's next attempt. The recovery sweep looks at
+    /// jobs whose due time is older than its grace. `None`: nothing outstanding.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+    pub recovery_due: Option<OffsetDateTime>,
 }
 
 /// How long records live unless configured otherwise.
 pub const DEFAULT_RETENTION: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
+
+/// The queue work a job was created with (see [`Job::dispatch`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dispatch {
+    /// One small message, kept inline.
+    Message(TaskMessage),
+    /// The messages as JSON lines in the blob store (many, or a large one).
+    Staged { key: String, messages: u32 },
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -197,6 +220,27 @@ pub struct WebhookState {
     pub attempts: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// When the next attempt is due (pending only).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+    pub next_attempt_at: Option<OffsetDateTime>,
+}
+
+impl WebhookState {
+    /// Queued or being retried, the next attempt due at `at`.
+    pub fn pending(attempts: u32, last_error: Option<String>, at: OffsetDateTime) -> Self {
+        WebhookState { status: WebhookStatus::Pending, attempts, last_error, next_attempt_at: Some(whole_millis(at)) }
+    }
+
+    /// Delivered or given up: nothing more is due.
+    pub fn finished(status: WebhookStatus, attempts: u32, last_error: Option<String>) -> Self {
+        WebhookState { status, attempts, last_error, next_attempt_at: None }
+    }
+
+    /// When the recovery sweep should consider this state's next attempt
+    /// overdue (plus its grace): only a pending webhook has one.
+    pub fn recovery_due(&self) -> Option<OffsetDateTime> {
+        (self.status == WebhookStatus::Pending).then(|| self.next_attempt_at.unwrap_or_else(now))
+    }
 }
 
 impl Job {
@@ -218,7 +262,17 @@ impl Job {
             expires_at: whole_seconds(now + DEFAULT_RETENTION),
             webhook: None,
             document: None,
+            dispatch: None,
+            recovery_due: None,
         }
+    }
+
+    /// Stores `dispatch` with the job as the work to queue once it exists
+    /// (see [`Job::dispatch`]).
+    pub fn dispatching(mut self, dispatch: Dispatch) -> Self {
+        self.dispatch = Some(dispatch);
+        self.recovery_due = Some(self.created_at);
+        self
     }
 
     /// Keeps the job for `retention` from its creation (to the second, as
@@ -277,7 +331,10 @@ fn whole_seconds(t: OffsetDateTime) -> OffsetDateTime {
 /// Wall-clock now, truncated to milliseconds so it survives every store's
 /// round trip unchanged.
 pub fn now() -> OffsetDateTime {
-    let t = OffsetDateTime::now_utc();
+    whole_millis(OffsetDateTime::now_utc())
+}
+
+fn whole_millis(t: OffsetDateTime) -> OffsetDateTime {
     t.replace_nanosecond(t.millisecond() as u32 * 1_000_000).unwrap_or(t)
 }
 

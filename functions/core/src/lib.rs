@@ -7,6 +7,7 @@ pub mod job;
 pub mod keys;
 pub mod limits;
 pub mod message;
+pub mod outbox;
 pub mod ports;
 pub mod resume;
 pub mod sentiment;
@@ -15,13 +16,14 @@ pub mod webhook;
 
 pub use auth::jwks::{FetchJwks, JwksCache};
 pub use auth::{AuthError, Authenticator, Method, Principal, Scopes, TokenRules};
-pub use job::{ItemOutcome, ItemResult, Job, JobId, JobStatus, Progress, Task, WebhookState, WebhookStatus};
+pub use job::{Dispatch, ItemOutcome, ItemResult, Job, JobId, JobStatus, Progress, Task, WebhookState, WebhookStatus};
 pub use keys::{ApiKeyRecord, KeyStore, NewApiKey};
 pub use limits::Limits;
 pub use message::{DocumentRef, Item, JobDescription, Poison, TaskMessage};
+pub use outbox::{OutboxError, Recovery, Swept};
 pub use ports::{
     BlobError, BlobStore, ChunkResults, Created, DeadLetter, DeadLetterQueue, Idempotency, JobStore, QueueError,
-    Recorded, StoreError, TaskQueue,
+    Recorded, Size, StoreError, TaskQueue,
 };
 pub use resume::{AnalysisError, ResumeAnalyzer};
 pub use sentiment::{

@@ -32,6 +32,14 @@ pub struct Limits {
     pub max_document_bytes: u64,
     /// Longest `Cancel-After` / `deadline` from now.
     pub max_deadline: Duration,
+    /// Request bodies (as declared, or the body limit when undeclared) being
+    /// read and handled at once, in bytes, across all requests: past it a
+    /// request waits up to [`Limits::busy_wait`] for room, then gets 503.
+    /// A parsed body costs about twice its size, so this bounds what
+    /// concurrent worst-case bodies can hold at about three times it.
+    pub bodies_in_flight: usize,
+    /// How long a request waits for room among [`Limits::bodies_in_flight`].
+    pub busy_wait: Duration,
 }
 
 impl Default for Limits {
@@ -48,6 +56,8 @@ impl Default for Limits {
             max_direct_upload_bytes: 5 * 1024 * 1024,
             max_document_bytes: 64 * 1024 * 1024,
             max_deadline: Duration::from_secs(7 * 24 * 3600),
+            bodies_in_flight: 64 * 1024 * 1024,
+            busy_wait: Duration::from_secs(10),
         }
     }
 }

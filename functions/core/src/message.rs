@@ -3,6 +3,7 @@
 
 use crate::job::{Job, JobId, Task};
 use serde::{Deserialize, Serialize};
+use sha2::Digest;
 
 pub const MESSAGE_VERSION: u32 = 1;
 /// SQS refuses bodies over 256 KiB; stay well below it to leave room for
@@ -66,6 +67,9 @@ pub struct DocumentRef {
 pub struct Poison {
     /// The job to fail, when the message names one we can read.
     pub job_id: Option<JobId>,
+    /// The owner the message names, when it names one: only that owner's
+    /// job is failed, so a malformed message cannot fail someone else's.
+    pub owner: Option<String>,
     pub reason: String,
 }
 
@@ -73,10 +77,14 @@ impl TaskMessage {
     /// Parses and validates a body. Anything wrong is permanent, so it is
     /// reported as [`Poison`], with the job id when it can be recovered.
     pub fn parse(body: &str) -> Result<TaskMessage, Poison> {
-        let value: serde_json::Value = serde_json::from_str(body)
-            .map_err(|e| Poison { job_id: None, reason: format!("message is not JSON: {e}") })?;
+        let value: serde_json::Value = serde_json::from_str(body).map_err(|e| Poison {
+            job_id: None,
+            owner: None,
+            reason: format!("message is not JSON: {e}"),
+        })?;
         let job_id = value.get("job_id").and_then(|v| v.as_str()).and_then(|s| s.parse().ok());
-        let poison = |reason: String| Poison { job_id, reason };
+        let owner = value.get("owner").and_then(|v| v.as_str()).map(str::to_owned);
+        let poison = |reason: String| Poison { job_id, owner: owner.clone(), reason };
         if let Some(task) = value.get("task").and_then(|t| t.as_str()) {
             task.parse::<Task>().map_err(poison)?;
         }
@@ -196,7 +204,20 @@ pub fn upload_key(owner: &str, document_id: &str) -> String {
     format!("{}{document_id}", upload_prefix(owner))
 }
 
+/// Longest owner segment of a storage key. A file name holds 255 bytes and an
+/// S3 key 1,024; a subject is up to 256 characters, which percent-encoding
+/// can make nine times longer.
+pub const MAX_OWNER_SEGMENT: usize = 64;
+
 pub fn upload_prefix(owner: &str) -> String {
+    format!("uploads/{}/", owner_segment(owner))
+}
+
+/// The owner as one path segment: percent-encoded (readable, and what
+/// upstream producers write), or, when that is longer than
+/// [`MAX_OWNER_SEGMENT`], `=` and the first 32 hex digits of the owner's
+/// SHA-256. Percent-encoding never yields `=`, so the two forms cannot meet.
+pub fn owner_segment(owner: &str) -> String {
     let mut encoded = String::with_capacity(owner.len());
     for b in owner.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_') {
@@ -205,7 +226,11 @@ pub fn upload_prefix(owner: &str) -> String {
             encoded.push_str(&format!("%{b:02X}"));
         }
     }
-    format!("uploads/{encoded}/")
+    if encoded.len() <= MAX_OWNER_SEGMENT {
+        return encoded;
+    }
+    let digest = sha2::Sha256::digest(owner.as_bytes());
+    format!("={}", &hex::encode(digest)[..32])
 }
 
 /// Reads a JSONL document of inputs: one JSON string or `{"text": …}` per
@@ -340,6 +365,13 @@ mod tests {
         assert_eq!(upload_key("auth0|a/b", "d1"), "uploads/auth0%7Ca%2Fb/d1");
         assert_ne!(upload_prefix("a/b"), upload_prefix("a%2Fb"));
         assert!(!upload_key("..", "x").contains("/../"));
+        // Any subject auth accepts makes a short key: hashed past 64 bytes.
+        let long = "é".repeat(120);
+        let key = upload_key(&long, "0192f0c4-0000-7000-8000-000000000001");
+        assert!(key.len() < 120 && key.starts_with("uploads/="), "{key}");
+        assert_ne!(upload_prefix(&long), upload_prefix(&"é".repeat(121)));
+        assert_eq!(owner_segment(&"a".repeat(64)), "a".repeat(64));
+        assert!(owner_segment(&"a".repeat(65)).starts_with('='));
     }
 
     #[test]

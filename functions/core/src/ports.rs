@@ -6,6 +6,8 @@ use crate::message::TaskMessage;
 use crate::webhook::WebhookMessage;
 use async_trait::async_trait;
 use std::time::Duration;
+use time::OffsetDateTime;
+use tokio::io::AsyncRead;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -15,6 +17,9 @@ pub enum StoreError {
     /// A record that cannot be read back; retrying will not help.
     #[error("corrupt record: {0}")]
     Corrupt(String),
+    /// A write larger than the store takes; retrying will not help.
+    #[error("too large to store: {0}")]
+    TooLarge(String),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -97,7 +102,9 @@ pub trait JobStore: Send + Sync + 'static {
     async fn reopen_chunk(&self, id: JobId, chunk: u32) -> Result<bool, StoreError>;
 
     /// Moves the job's webhook state from `expect` to `next`, only if it is
-    /// `expect` now (`None`: no webhook state). False when it was not.
+    /// `expect` now (`None`: no webhook state), and sets the job's recovery
+    /// due time to `next`'s ([`WebhookState::recovery_due`]). False when it
+    /// was not.
     async fn update_webhook(
         &self,
         id: JobId,
@@ -121,6 +128,22 @@ pub trait JobStore: Send + Sync + 'static {
     /// Cancels a job that is not final yet, with the reason clients see.
     /// Returns the job as it stands; `None` when the owner has no such job.
     async fn cancel_job(&self, owner: &str, id: JobId, reason: &str) -> Result<Option<Job>, StoreError>;
+
+    /// Up to `limit` jobs whose recovery was due at or before `before`
+    /// (see [`Job::recovery_due`]), any owner, oldest first where the store
+    /// can order them.
+    async fn due_for_recovery(&self, before: OffsetDateTime, limit: u32) -> Result<Vec<Job>, StoreError>;
+
+    /// Moves the job's recovery due time from `expect` to `next`, only if it
+    /// is `expect` now; `None` (nothing outstanding) also drops the job's
+    /// [`Job::dispatch`]. False when it was not (someone else recovered it,
+    /// or the webhook moved on meanwhile).
+    async fn reschedule_recovery(
+        &self,
+        id: JobId,
+        expect: Option<OffsetDateTime>,
+        next: Option<OffsetDateTime>,
+    ) -> Result<bool, StoreError>;
 }
 
 #[async_trait]
@@ -159,15 +182,58 @@ pub enum BlobError {
     /// The object is larger than the caller accepts.
     #[error("object is {0} bytes, over the limit")]
     TooLarge(u64),
-    /// A request that can never succeed (a bad key, an expiry too long).
+    /// A request that can never succeed (a bad key, an expiry too long, a
+    /// body of another size than promised).
     #[error("invalid blob request: {0}")]
     Invalid(String),
+    /// A streamed body with nothing in it: no empty object is stored.
+    #[error("the body is empty")]
+    Empty,
+}
+
+/// How many bytes a streamed put may take (never none: an empty body is
+/// [`BlobError::Empty`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Size {
+    /// Up to this many; more is [`BlobError::TooLarge`].
+    AtMost(u64),
+    /// Exactly this many (a signed upload); anything else is
+    /// [`BlobError::Invalid`] and stores nothing.
+    Exactly(u64),
+}
+
+impl Size {
+    pub fn max(self) -> u64 {
+        match self {
+            Size::AtMost(n) | Size::Exactly(n) => n,
+        }
+    }
+
+    /// Whether `n` bytes satisfy this (once the body has ended).
+    pub fn check(self, n: u64) -> Result<(), BlobError> {
+        match self {
+            Size::Exactly(want) if n != want => Err(BlobError::Invalid(format!("the body was {n} bytes, not {want}"))),
+            _ if n == 0 => Err(BlobError::Empty),
+            Size::AtMost(max) if n > max => Err(BlobError::TooLarge(n)),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Where uploaded documents live: S3 in AWS, files under the data directory locally.
 #[async_trait]
 pub trait BlobStore: Send + Sync + 'static {
     async fn put(&self, key: &str, bytes: Vec<u8>, content_type: Option<&str>) -> Result<(), BlobError>;
+    /// Stores what `body` yields as `key` while it arrives, in bounded
+    /// memory where the store allows; nothing is stored unless all of it
+    /// fits `size`. Returns the number of bytes stored.
+    async fn put_stream(
+        &self,
+        key: &str,
+        body: &mut (dyn AsyncRead + Send + Unpin),
+        size: Size,
+        content_type: Option<&str>,
+    ) -> Result<u64, BlobError>;
     /// The object's bytes; `None` when missing; `TooLarge` past `max_bytes`.
     async fn get(&self, key: &str, max_bytes: u64) -> Result<Option<Vec<u8>>, BlobError>;
     /// The object's size, `None` when missing.

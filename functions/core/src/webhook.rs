@@ -3,7 +3,7 @@
 //! Standard Webhooks signatures) is the worker's; claiming a job's callback
 //! is here so the API (on cancel) and the worker (on completion) share it.
 
-use crate::job::{Job, JobId, WebhookState, WebhookStatus};
+use crate::job::{Job, JobId, WebhookState};
 use crate::ports::{JobStore, TaskQueue};
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -131,20 +131,20 @@ pub fn jitter() -> f64 {
 /// Queues the first delivery of a final job's callback, once: the store's
 /// conditional claim makes the API's cancel and any number of workers that
 /// see the job final agree on one sender. Returns whether this call queued it.
+/// The claim is stored (pending, due now) before the attempt is queued, so
+/// a crash in between leaves it to the recovery sweep ([`crate::outbox`]).
 pub async fn notify_if_final(store: &dyn JobStore, queue: &dyn TaskQueue, job: &Job) -> Result<bool, String> {
     if !job.status.is_terminal() || job.callback_url.is_none() || job.webhook.is_some() {
         return Ok(false);
     }
-    let pending = WebhookState { status: WebhookStatus::Pending, attempts: 0, last_error: None };
+    let pending = WebhookState::pending(0, None, crate::job::now());
     if !store.update_webhook(job.id, None, Some(&pending)).await.map_err(|e| e.to_string())? {
         return Ok(false);
     }
-    if let Err(e) = queue.send_webhook(&WebhookMessage::new(job, 1), Duration::ZERO).await {
-        // Give the claim back so the next sighting (a redelivered message)
-        // queues it instead.
-        let _ = store.update_webhook(job.id, Some(WebhookStatus::Pending), None).await;
-        return Err(e.to_string());
-    }
+    fail::fail_point!("webhook.after-claim", |_| std::process::abort());
+    queue.send_webhook(&WebhookMessage::new(job, 1), Duration::ZERO).await.map_err(|e| e.to_string())?;
+    let claimed = Job { webhook: Some(pending.clone()), recovery_due: pending.recovery_due(), ..job.clone() };
+    crate::outbox::mark_queued(store, &claimed).await;
     Ok(true)
 }
 

@@ -24,6 +24,11 @@ use webhook::WebhookSender;
 pub const MAX_DOCUMENT_BYTES: u64 = 64 * 1024 * 1024;
 /// Largest resume or job-description document the worker reads.
 pub const MAX_RESUME_BYTES: u64 = 10 * 1024 * 1024;
+/// Largest resume-match result stored. The analysis bounds every part of it
+/// (200,000 bytes of text, 100 positions, 300 skills …); this is the net
+/// under that, so an oversized result fails its job with the reason on the
+/// first delivery instead of being retried into the dead-letter queue.
+pub const MAX_RESULT_BYTES: usize = 4 * 1024 * 1024;
 /// Longest a resume analysis may take before its job fails; the extractor's
 /// own budget normally stops a hostile document far sooner.
 pub const ANALYSIS_BUDGET: std::time::Duration = std::time::Duration::from_secs(60);
@@ -100,6 +105,15 @@ impl Upstream {
             Upstream::Only(owners) => owners.contains(owner),
         }
     }
+
+    /// The listed owner whose storage segment is `segment` (a long owner's
+    /// hashed form cannot be decoded, only matched; with `*` it is unknown).
+    pub fn owner_with_segment(&self, segment: &str) -> Option<String> {
+        match self {
+            Upstream::AnyOwner => None,
+            Upstream::Only(owners) => owners.iter().find(|o| ferry_core::message::owner_segment(o) == segment).cloned(),
+        }
+    }
 }
 
 /// A message that parsed and whose job still wants results.
@@ -161,18 +175,19 @@ impl Worker {
         self
     }
 
-    /// Handles a batch; the outcomes are in the batch's order.
+    /// Handles a batch; the outcomes are in the batch's order. Webhook
+    /// attempts run side by side, and beside the rest: each waits on a
+    /// receiver, not on this machine, so a slow one delays no other.
     pub async fn handle(&self, batch: &[Received]) -> Vec<Outcome> {
         let mut outcomes = vec![Outcome::Done; batch.len()];
-        let mut live = Vec::new();
-        for (index, received) in batch.iter().enumerate() {
-            match self.admit(received).await {
-                Ok(Some(message)) => live.push(Live { index, message }),
-                Ok(None) => {}
-                Err(outcome) => outcomes[index] = outcome,
-            }
+        let (hooks, work): (Vec<usize>, Vec<usize>) =
+            (0..batch.len()).partition(|&i| WebhookMessage::parse(&batch[i].body).is_some());
+        let deliveries = futures_util::future::join_all(hooks.iter().map(|&i| self.admit(&batch[i])));
+        let (delivered, worked) = tokio::join!(deliveries, self.work(batch, &work));
+        for (&index, outcome) in hooks.iter().zip(delivered) {
+            outcomes[index] = outcome.err().unwrap_or(Outcome::Done);
         }
-        for (index, outcome) in self.run_sentiment(live).await {
+        for (index, outcome) in worked {
             outcomes[index] = outcome;
         }
         for (outcome, received) in outcomes.iter_mut().zip(batch) {
@@ -182,6 +197,29 @@ impl Worker {
                 self.give_up(received, reason).await;
             }
         }
+        outcomes
+    }
+
+    /// Queues again what the outbox stored but nobody marked queued (see
+    /// `ferry_core::outbox`), with this worker's store, queue and blobs.
+    pub async fn recover(&self, grace: std::time::Duration) -> Result<ferry_core::Swept, ferry_core::OutboxError> {
+        let (Some(queue), Some(blobs)) = (&self.queue, &self.blobs) else { return Ok(ferry_core::Swept::default()) };
+        ferry_core::outbox::sweep(self.store.as_ref(), queue.as_ref(), blobs.as_ref(), grace).await
+    }
+
+    /// The batch's messages at `indices` other than webhook attempts, one by
+    /// one, then their sentiment texts through the model together.
+    async fn work(&self, batch: &[Received], indices: &[usize]) -> Vec<(usize, Outcome)> {
+        let mut outcomes = Vec::new();
+        let mut live = Vec::new();
+        for &index in indices {
+            match self.admit(&batch[index]).await {
+                Ok(Some(message)) => live.push(Live { index, message }),
+                Ok(None) => outcomes.push((index, Outcome::Done)),
+                Err(outcome) => outcomes.push((index, outcome)),
+            }
+        }
+        outcomes.extend(self.run_sentiment(live).await);
         outcomes
     }
 
@@ -204,7 +242,7 @@ impl Worker {
         if let Some(webhook) = WebhookMessage::parse(&received.body) {
             return Err(match webhook {
                 Ok(message) => self.deliver_webhook(&message).await,
-                Err(reason) => self.poison(&received.id, Poison { job_id: None, reason }).await,
+                Err(reason) => self.poison(&received.id, Poison { job_id: None, owner: None, reason }).await,
             });
         }
         let message = match TaskMessage::parse(&received.body) {
@@ -216,11 +254,11 @@ impl Worker {
         let job = self.store.begin(&message, create_missing).instrument(span.clone()).await.map_err(retry)?;
         let Some(job) = job else {
             let reason = format!("no such job, and {} is not an allowed upstream source", message.owner);
-            return Err(self.poison(&received.id, Poison { job_id: None, reason }).await);
+            return Err(self.poison(&received.id, Poison { job_id: None, owner: None, reason }).await);
         };
         if job.owner != message.owner || job.task != message.task {
             let reason = "message does not match its job's owner or task";
-            return Err(self.poison(&received.id, Poison { job_id: None, reason: reason.into() }).await);
+            return Err(self.poison(&received.id, Poison { job_id: None, owner: None, reason: reason.into() }).await);
         }
         if job.status.is_terminal() {
             span.in_scope(|| info!(status = job.status.as_str(), "job already final; dropping message"));
@@ -337,6 +375,10 @@ impl Worker {
             Ok(Ok(result)) => result,
         };
         match analysis {
+            Ok((result, _)) if result.to_string().len() > MAX_RESULT_BYTES => {
+                let reason = format!("the analysis is over the {MAX_RESULT_BYTES} bytes a result may be");
+                self.poison_job(job.id, &reason).await
+            }
             Ok((mut result, provenance)) => {
                 result["model"] = serde_json::Value::String(provenance);
                 self.record(job.id, 0, &[ItemResult::ok(0, result)]).await
@@ -382,16 +424,30 @@ impl Worker {
         Outcome::Done
     }
 
+    /// Fails a job the worker has admitted (its owner checked) with `reason`.
     async fn poison_job(&self, job_id: JobId, reason: &str) -> Outcome {
-        self.poison("-", Poison { job_id: Some(job_id), reason: reason.into() }).await
+        warn!(%job_id, %reason, "failing the job");
+        match self.store.fail_job(job_id, reason).await {
+            Ok(()) => Outcome::Poisoned(reason.to_owned()),
+            Err(e) => retry(e),
+        }
     }
 
     /// One attempt at a job's callback. Failures are recorded and the next
     /// attempt queued with a back-off; nothing sleeps here.
     async fn deliver_webhook(&self, message: &WebhookMessage) -> Outcome {
         let (Some((config, sender)), Some(queue)) = (&self.webhooks, &self.queue) else {
-            warn!(job_id = %message.job_id, "webhook message, but webhooks are not configured; dropped");
-            return Outcome::Done;
+            warn!(job_id = %message.job_id, "webhook message, but webhooks are not configured; giving up on it");
+            // Recorded as failed, so that nothing (the recovery sweep) keeps queuing it.
+            let failed = WebhookState::finished(
+                WebhookStatus::Failed,
+                message.attempt.saturating_sub(1),
+                Some("webhooks are not configured on this worker".into()),
+            );
+            return match self.store.update_webhook(message.job_id, Some(WebhookStatus::Pending), Some(&failed)).await {
+                Ok(_) => Outcome::Done,
+                Err(e) => retry(e),
+            };
         };
         let span = info_span!("webhook", job_id = %message.job_id, attempt = message.attempt);
         let job = match self.store.get_job(&message.owner, message.job_id).await {
@@ -407,39 +463,51 @@ impl Worker {
             return Outcome::Done;
         }
         let result = sender.deliver(&job, &config.owner_secret(&job.owner)).instrument(span.clone()).await;
+        fail::fail_point!("webhook.after-deliver", |_| std::process::abort());
         let attempts = message.attempt;
         let (next, retry_after) = match result {
-            Ok(()) => (WebhookState { status: WebhookStatus::Delivered, attempts, last_error: None }, None),
+            Ok(()) => (WebhookState::finished(WebhookStatus::Delivered, attempts, None), None),
             Err(e) if attempts >= config.max_attempts => {
-                (WebhookState { status: WebhookStatus::Failed, attempts, last_error: Some(e) }, None)
+                (WebhookState::finished(WebhookStatus::Failed, attempts, Some(e)), None)
             }
             Err(e) => {
                 let delay = config.backoff(attempts + 1, jitter());
-                (WebhookState { status: WebhookStatus::Pending, attempts, last_error: Some(e) }, Some(delay))
+                (WebhookState::pending(attempts, Some(e), now() + delay), Some(delay))
             }
         };
         span.in_scope(|| info!(status = next.status.as_str(), error = ?next.last_error, "webhook attempt"));
+        // The next attempt is stored (due at its time) before it is queued,
+        // so a crash in between leaves it to the recovery sweep.
         match self.store.update_webhook(job.id, Some(WebhookStatus::Pending), Some(&next)).await {
             Ok(true) => {}
             Ok(false) => return Outcome::Done,
             Err(e) => return retry(e),
         }
+        fail::fail_point!("webhook.after-record", |_| std::process::abort());
         if let Some(delay) = retry_after {
             let mut again = message.clone();
             again.attempt += 1;
             if let Err(e) = queue.send_webhook(&again, delay).await {
-                return Outcome::Retry(e.to_string());
+                warn!(job_id = %job.id, error = %e, "could not queue the next webhook attempt; the recovery sweep will");
+                return Outcome::Done;
             }
+            let stored = Job { recovery_due: next.recovery_due(), webhook: Some(next), ..job };
+            ferry_core::outbox::mark_queued(self.store.as_ref(), &stored).await;
         }
         Outcome::Done
     }
 
+    /// A message that can never succeed: its job fails with the reason, but
+    /// only when the message names the job's own owner (an owner-scoped
+    /// read), so a malformed message naming another's job fails nothing.
     async fn poison(&self, message_id: &str, poison: Poison) -> Outcome {
         warn!(message_id, job_id = ?poison.job_id.map(|j| j.to_string()), reason = %poison.reason, "poison message");
-        if let Some(job_id) = poison.job_id
-            && let Err(e) = self.store.fail_job(job_id, &poison.reason).await
-        {
-            return retry(e);
+        if let (Some(job_id), Some(owner)) = (poison.job_id, &poison.owner) {
+            match self.store.get_job(owner, job_id).await {
+                Ok(Some(_)) => return self.poison_job(job_id, &poison.reason).await,
+                Ok(None) => warn!(%job_id, "the poison message names no job of its owner; no job failed"),
+                Err(e) => return retry(e),
+            }
         }
         Outcome::Poisoned(poison.reason)
     }
@@ -517,6 +585,13 @@ impl Worker {
     async fn record(&self, job_id: JobId, chunk: u32, results: &[ItemResult]) -> Outcome {
         let span = info_span!("record", job_id = %job_id, chunk);
         match self.store.complete_chunk(job_id, chunk, results).instrument(span.clone()).await {
+            // Stored as failures: the same results would be refused again.
+            Err(StoreError::TooLarge(e)) if results.iter().any(ItemResult::is_ok) => {
+                warn!(%job_id, chunk, error = %e, "results too large to store");
+                let reason = "the result is too large to store";
+                let failed: Vec<ItemResult> = results.iter().map(|r| ItemResult::failed(r.i, reason)).collect();
+                Box::pin(self.record(job_id, chunk, &failed)).await
+            }
             Ok(recorded) => {
                 span.in_scope(|| info!(items = results.len(), counted = recorded.counted, "chunk done"));
                 match recorded.job {

@@ -3,12 +3,11 @@
 //! `Worker::handle` and only transient failures come back as
 //! `batchItemFailures`.
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use ferry_aws::{DynamoStore, S3Blobs, SqsQueue};
 use ferry_core::callback::CallbackPolicy;
 use ferry_core::{ResumeAnalyzer, SentimentClassifier, WebhookConfig};
 use ferry_inference::analyzer::ResumePipeline;
-use ferry_inference::sqs::handle_event;
+use ferry_inference::sqs::invoke;
 use ferry_inference::webhook::WebhookSender;
 use ferry_inference::{Upstream, Worker};
 use ferry_models::SentimentModel;
@@ -35,19 +34,34 @@ async fn main() -> Result<(), Error> {
     let max_attempts = env("FERRY_MAX_ATTEMPTS")?.parse().map_err(|_| "FERRY_MAX_ATTEMPTS must be a number")?;
     let mut worker = Worker::new(store, model, max_attempts)
         .with_upstream(Upstream::from_env())
-        .with_queue(Arc::new(SqsQueue::new(&config, env("FERRY_QUEUE_URL")?)))
+        .with_queue(Arc::new(
+            SqsQueue::new(&config, env("FERRY_QUEUE_URL")?)
+                .with_webhook_queue(std::env::var("FERRY_WEBHOOK_QUEUE_URL").ok().filter(|v| !v.trim().is_empty())),
+        ))
         .with_blobs(Arc::new(S3Blobs::new(&config, bucket)))
         .with_resumes(resumes);
     if let Some(webhooks) = WebhookConfig::from_env(None)? {
         worker = worker.with_webhooks(webhooks, WebhookSender::new(CallbackPolicy::from_env())?);
     }
     let worker = Arc::new(worker);
+    let grace = recovery_grace()?;
     tracing::info!(ms = started.elapsed().as_millis() as u64, "ready: models loaded");
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
         let worker = Arc::clone(&worker);
-        async move { Ok::<SqsBatchResponse, Error>(handle_event(&worker, event.payload).await) }
+        async move { invoke(&worker, event.payload, grace).await.map_err(Error::from) }
     }))
     .await
+}
+
+/// `FERRY_RECOVERY_GRACE_SECS` (default 60): how long the outbox's stored
+/// work may wait to be marked queued before the scheduled sweep queues it.
+fn recovery_grace() -> Result<std::time::Duration, Error> {
+    match std::env::var("FERRY_RECOVERY_GRACE_SECS").ok().filter(|v| !v.trim().is_empty()) {
+        None => Ok(ferry_core::outbox::DEFAULT_GRACE),
+        Some(secs) => Ok(std::time::Duration::from_secs(
+            secs.trim().parse().map_err(|_| "FERRY_RECOVERY_GRACE_SECS must be a whole number")?,
+        )),
+    }
 }
 
 /// `FERRY_RETENTION_DAYS` (default 30) for jobs upstream messages create.

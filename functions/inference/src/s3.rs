@@ -6,8 +6,9 @@
 
 use crate::Upstream;
 use aws_lambda_events::event::s3::S3Event;
-use ferry_core::message::{resume_message, upload_prefix};
-use ferry_core::{BlobStore, Created, Idempotency, Job, JobDescription, JobId, JobStore, Task, TaskQueue};
+use ferry_core::message::{owner_segment, resume_message};
+use ferry_core::outbox;
+use ferry_core::{BlobStore, Created, Idempotency, Job, JobDescription, JobId, JobStore, Task, TaskMessage, TaskQueue};
 use tracing::info;
 
 /// Suffix of a job-description sidecar.
@@ -18,10 +19,30 @@ const MAX_SIDECAR_BYTES: u64 = 64 * 1024;
 /// An uploaded object a notification names.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Upload {
-    pub owner: String,
+    pub owner: UploadOwner,
     pub key: String,
     /// Tells object versions apart (the sequencer, else the ETag).
     pub version: String,
+}
+
+/// Whose prefix an upload is under.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UploadOwner {
+    /// A percent-encoded owner, decoded.
+    Named(String),
+    /// A long owner's `=<hash>` segment: only an owner named in the upstream
+    /// allow-list can be recognised by it.
+    Hashed(String),
+}
+
+impl UploadOwner {
+    /// The owner, when it may create jobs from the bucket.
+    pub fn allowed(&self, upstream: &Upstream) -> Option<String> {
+        match self {
+            UploadOwner::Named(owner) => upstream.allows(owner).then(|| owner.clone()),
+            UploadOwner::Hashed(segment) => upstream.owner_with_segment(segment),
+        }
+    }
 }
 
 /// The `uploads/<owner>/…` objects an S3 event (the SQS body) created.
@@ -45,11 +66,16 @@ pub fn uploads(body: &str) -> Vec<Upload> {
             if name.is_empty() || name.ends_with(SIDECAR) {
                 return None;
             }
-            let owner = percent_decode(owner)?;
-            // Only the canonical encoding of an owner is that owner's prefix.
-            if upload_prefix(&owner) != format!("uploads/{}/", rest.split('/').next()?) {
-                return None;
-            }
+            let owner = if owner.starts_with('=') {
+                UploadOwner::Hashed(owner.to_owned())
+            } else {
+                let decoded = percent_decode(owner)?;
+                // Only the canonical encoding of an owner is that owner's prefix.
+                if owner_segment(&decoded) != owner {
+                    return None;
+                }
+                UploadOwner::Named(decoded)
+            };
             let version = r.s3.object.sequencer.clone().or_else(|| r.s3.object.e_tag.clone()).unwrap_or_default();
             Some(Upload { owner, key: key.clone(), version })
         })
@@ -74,20 +100,28 @@ pub async fn start_job(
         }
         None => return Ok(None),
     }
-    if !upstream.allows(&upload.owner) {
+    let Some(owner) = upload.owner.allowed(upstream) else {
         info!(key = %upload.key, "upload by an owner not allowed to create jobs from the bucket; no job");
         return Ok(None);
-    }
-    let job = Job::new(&upload.owner, Task::ResumeMatch, 1, 1);
+    };
+    let job = Job::new(&owner, Task::ResumeMatch, 1, 1);
     let idempotency =
         Idempotency { key: format!("s3:{}:{}", upload.key, upload.version), fingerprint: format!("s3:{}", upload.key) };
-    let job = match store.create_job(&job, Some(&idempotency)).await.map_err(|e| e.to_string())? {
-        Created::New(job) | Created::Existing(job) | Created::Mismatch(job) => job,
-    };
-    // Sent again on a redelivered notification: the store counts it once.
     let message = resume_message(&job, &upload.key, JobDescription { text: None, key: Some(sidecar) });
-    queue.send(&[message]).await.map_err(|e| e.to_string())?;
-    Ok(Some(job.id))
+    let created = outbox::create_and_queue(store, queue, blobs, job, vec![message.clone()], Some(&idempotency))
+        .await
+        .map_err(|e| e.to_string())?;
+    match created {
+        Created::New(job) => Ok(Some(job.id)),
+        // A redelivered notification: the first may have died before its
+        // message was queued, and queuing it again is harmless (the store
+        // counts the job's one chunk once).
+        Created::Existing(job) | Created::Mismatch(job) => {
+            let again = TaskMessage { job_id: job.id, ..message };
+            queue.send(&[again]).await.map_err(|e| e.to_string())?;
+            Ok(Some(job.id))
+        }
+    }
 }
 
 /// S3 event keys are URL-encoded, with `+` for spaces.
@@ -121,11 +155,24 @@ mod tests {
         let event = include_str!("../../../events/s3-object-created.json");
         let found = uploads(event);
         assert_eq!(found.len(), 1);
-        assert_eq!(found[0].owner, "events-user");
+        assert_eq!(found[0].owner, UploadOwner::Named("events-user".into()));
         assert!(found[0].key.starts_with("uploads/events-user/"));
         let sidecar = event.replace(".txt\"", ".txt.jd.txt\"");
         assert!(uploads(&sidecar).is_empty(), "a sidecar is not a resume");
         assert_eq!(percent_decode("auth0%7Cabc").as_deref(), Some("auth0|abc"));
         assert_eq!(percent_decode("bad%zz"), None);
+    }
+
+    #[test]
+    fn a_long_owner_is_known_by_its_hash_only_from_the_allow_list() {
+        let long = "x".repeat(200);
+        let segment = owner_segment(&long);
+        let event = include_str!("../../../events/s3-object-created.json").replace("events-user", &segment);
+        let found = uploads(&event);
+        assert_eq!(found[0].owner, UploadOwner::Hashed(segment));
+        let listed = Upstream::Only([long.clone(), "other".into()].into());
+        assert_eq!(found[0].owner.allowed(&listed), Some(long));
+        assert_eq!(found[0].owner.allowed(&Upstream::AnyOwner), None);
+        assert_eq!(found[0].owner.allowed(&Upstream::Only(["other".to_string()].into())), None);
     }
 }

@@ -1,10 +1,65 @@
 //! The Lambda face of the worker: an `SqsEvent` in, an `SqsBatchResponse` out.
 //! Only messages that failed transiently are reported in `batchItemFailures`
 //! (SQS redelivers just those); poison messages have already failed their job
-//! and are acknowledged. The local AWS poller calls this same function.
+//! and are acknowledged. The local AWS poller calls this same function. The
+//! function's other event, the schedule of the outbox's recovery sweep,
+//! comes through [`invoke`].
 
 use crate::{Outcome, Received, Worker};
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use serde_json::Value;
+use std::time::Duration;
+
+/// What the inference function is invoked with.
+#[derive(Debug)]
+pub enum Invocation {
+    /// A batch from the jobs queue's event source.
+    Sqs(SqsEvent),
+    /// The EventBridge schedule that runs the recovery sweep.
+    Scheduled(EventBridgeEvent),
+}
+
+impl Invocation {
+    /// Tells the two apart by shape: SQS batches carry `Records`, EventBridge
+    /// events a `source` and a `detail-type`.
+    pub fn parse(payload: Value) -> Result<Invocation, String> {
+        if payload.get("Records").is_some() {
+            return serde_json::from_value(payload).map(Invocation::Sqs).map_err(|e| format!("not an SQS event: {e}"));
+        }
+        if payload.get("detail-type").is_some() {
+            let event: EventBridgeEvent =
+                serde_json::from_value(payload).map_err(|e| format!("not an EventBridge event: {e}"))?;
+            if event.detail_type == "Scheduled Event" {
+                return Ok(Invocation::Scheduled(event));
+            }
+            return Err(format!("unexpected EventBridge event {:?} from {}", event.detail_type, event.source));
+        }
+        Err("neither an SQS batch nor a scheduled event".into())
+    }
+}
+
+/// Handles one invocation: a batch answers with its `batchItemFailures`, the
+/// schedule with what the recovery sweep queued again.
+pub async fn invoke(worker: &Worker, payload: Value, grace: Duration) -> Result<Value, String> {
+    match Invocation::parse(payload)? {
+        Invocation::Sqs(event) => {
+            serde_json::to_value(handle_event(worker, event).await).map_err(|e| format!("response: {e}"))
+        }
+        Invocation::Scheduled(_) => {
+            let swept = worker.recover(grace).await.map_err(|e| e.to_string())?;
+            tracing::info!(
+                dispatches = swept.dispatches,
+                webhooks = swept.webhooks,
+                cleared = swept.cleared,
+                "recovery sweep"
+            );
+            Ok(serde_json::json!({
+                "recovered": {"dispatches": swept.dispatches, "webhooks": swept.webhooks, "cleared": swept.cleared}
+            }))
+        }
+    }
+}
 
 /// A queue message as the worker sees it.
 pub fn received(message: &SqsMessage) -> Received {

@@ -71,7 +71,9 @@ impl WebhookSender {
             .body(body)
             .send()
             .await
-            .map_err(|e| describe(&e))?;
+            // Without the URL: its query may hold a secret (Slack-style
+            // hooks), and this text is logged and kept with the job.
+            .map_err(|e| describe(&e.without_url()))?;
         let status = response.status();
         if status.is_success() { Ok(()) } else { Err(format!("the receiver answered HTTP {}", status.as_u16())) }
     }

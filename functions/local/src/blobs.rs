@@ -3,9 +3,10 @@
 //! leave the root.
 
 use async_trait::async_trait;
-use ferry_core::{BlobError, BlobStore};
+use ferry_core::{BlobError, BlobStore, Size};
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
 #[derive(Clone, Debug)]
 pub struct FileBlobs {
@@ -56,6 +57,14 @@ impl FileBlobs {
     }
 }
 
+/// Write then rename: a reader never sees half a file. A name of its own per
+/// write, so two writers of one key never mix bytes.
+fn partial_name(path: &Path) -> PathBuf {
+    let mut tmp = path.to_path_buf().into_os_string();
+    tmp.push(format!(".{}.partial", uuid::Uuid::now_v7().simple()));
+    tmp.into()
+}
+
 fn unavailable(key: &str, e: std::io::Error) -> BlobError {
     BlobError::Unavailable(format!("{key}: {e}"))
 }
@@ -69,16 +78,50 @@ impl BlobStore for FileBlobs {
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent)?;
             }
-            // Write then rename: a reader never sees half a file. A name of
-            // its own per write, so two writers of one key never mix bytes.
-            let mut tmp = path.clone().into_os_string();
-            tmp.push(format!(".{}.partial", uuid::Uuid::now_v7().simple()));
+            let tmp = partial_name(&path);
             std::fs::write(&tmp, &bytes)?;
             std::fs::rename(&tmp, &path)
         })
         .await
         .map_err(|e| BlobError::Unavailable(e.to_string()))?
         .map_err(|e| unavailable(&key, e))
+    }
+
+    async fn put_stream(
+        &self,
+        key: &str,
+        body: &mut (dyn AsyncRead + Send + Unpin),
+        size: Size,
+        _content_type: Option<&str>,
+    ) -> Result<u64, BlobError> {
+        let path = self.path(key)?;
+        if let Some(parent) = path.parent() {
+            tokio::fs::create_dir_all(parent).await.map_err(|e| unavailable(key, e))?;
+        }
+        // Through a name of its own, renamed into place only when complete.
+        let tmp = partial_name(&path);
+        let written = async {
+            let mut file = tokio::fs::File::create(&tmp).await?;
+            // One byte past the limit tells "too large" from "exactly".
+            let n = tokio::io::copy(&mut body.take(size.max().saturating_add(1)), &mut file).await?;
+            file.flush().await?;
+            Ok::<_, std::io::Error>(n)
+        }
+        .await;
+        let outcome = match written {
+            Ok(n) => size.check(n).map(|()| n),
+            Err(e) => Err(unavailable(key, e)),
+        };
+        match outcome {
+            Ok(n) => {
+                tokio::fs::rename(&tmp, &path).await.map_err(|e| unavailable(key, e))?;
+                Ok(n)
+            }
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&tmp).await;
+                Err(e)
+            }
+        }
     }
 
     async fn get(&self, key: &str, max_bytes: u64) -> Result<Option<Vec<u8>>, BlobError> {
@@ -122,7 +165,18 @@ mod tests {
         for bad in ["../x", "/etc/passwd", "uploads/../../x", ""] {
             assert!(matches!(blobs.put(bad, vec![], None).await, Err(BlobError::Invalid(_))), "{bad}");
         }
-        assert_eq!(blobs.sweep("uploads", Duration::ZERO).unwrap(), 1);
+        let mut body: &[u8] = b"streamed";
+        assert_eq!(blobs.put_stream("uploads/alice/d2", &mut body, Size::Exactly(8), None).await.unwrap(), 8);
+        assert_eq!(blobs.get("uploads/alice/d2", 8).await.unwrap().unwrap(), b"streamed");
+        for (size, short) in [(Size::Exactly(9), false), (Size::AtMost(7), true)] {
+            let mut body: &[u8] = b"streamed";
+            let refused = blobs.put_stream("uploads/alice/d3", &mut body, size, None).await;
+            assert!(matches!(refused, Err(BlobError::TooLarge(_))) == short, "{size:?}: {refused:?}");
+            assert!(refused.is_err());
+            assert_eq!(blobs.size("uploads/alice/d3").await.unwrap(), None, "nothing stored for {size:?}");
+        }
+        assert_eq!(std::fs::read_dir(dir.join("uploads/alice")).unwrap().count(), 2, "no partial files left");
+        assert_eq!(blobs.sweep("uploads", Duration::ZERO).unwrap(), 2);
         assert_eq!(blobs.size("uploads/alice/d1").await.unwrap(), None);
         std::fs::remove_dir_all(dir).unwrap();
     }

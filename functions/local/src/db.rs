@@ -82,6 +82,15 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (owner, key)
     );
     "#,
+    // 2: work stored before it is queued (recovery), and queue lanes.
+    r#"
+    ALTER TABLE jobs ADD COLUMN dispatch TEXT;
+    ALTER TABLE jobs ADD COLUMN recovery_due INTEGER;
+    CREATE INDEX jobs_by_recovery ON jobs(recovery_due) WHERE recovery_due IS NOT NULL;
+    ALTER TABLE queue ADD COLUMN lane TEXT NOT NULL DEFAULT 'jobs';
+    CREATE INDEX queue_by_lane ON queue(lane, visible_at, id);
+    ALTER TABLE dead_letters ADD COLUMN lane TEXT NOT NULL DEFAULT 'jobs';
+    "#,
 ];
 
 fn migrate(conn: &Connection) -> rusqlite::Result<()> {
@@ -124,7 +133,16 @@ impl Db {
         })
         .await
         .map_err(|e| StoreError::Unavailable(format!("database task failed: {e}")))?
-        .map_err(|e| StoreError::Unavailable(e.to_string()))
+        .map_err(store_error)
+    }
+}
+
+/// A string or blob over SQLite's length limit can never be written;
+/// anything else may pass (a busy database, a full disk).
+fn store_error(e: rusqlite::Error) -> StoreError {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::TooBig) => StoreError::TooLarge(e.to_string()),
+        _ => StoreError::Unavailable(e.to_string()),
     }
 }
 

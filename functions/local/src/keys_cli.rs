@@ -207,5 +207,9 @@ fn check_owner(owner: &str) -> anyhow::Result<()> {
     if owner.is_empty() || owner.contains(|c: char| c.is_whitespace() || c.is_control()) {
         bail!("invalid owner {owner:?}: owners are non-empty, without spaces");
     }
+    let max = ferry_core::auth::MAX_SUBJECT_LEN;
+    if owner.len() > max {
+        bail!("invalid owner: {} bytes, at most {max} (the longest token subject accepted)", owner.len());
+    }
     Ok(())
 }

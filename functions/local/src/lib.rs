@@ -5,6 +5,7 @@ pub mod blobs;
 pub mod config;
 pub mod db;
 pub mod dlq_cli;
+pub mod http;
 pub mod keys;
 pub mod keys_cli;
 pub mod poller;

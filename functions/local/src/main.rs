@@ -3,10 +3,12 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use ferry_core::{Authenticator, ResumeAnalyzer, SentimentClassifier};
+use ferry_api::guard::BodyPace;
+use ferry_core::{Authenticator, Recovery, ResumeAnalyzer, SentimentClassifier};
 use ferry_inference::analyzer::ResumePipeline;
 use ferry_local::config::{jwt_secret, parse_duration};
 use ferry_local::dlq_cli::DlqCommand;
+use ferry_local::http::ConnectionLimits;
 use ferry_local::keys_cli::KeysCommand;
 use ferry_local::serve::{Backend, ServeConfig, Server, shutdown_signal};
 use ferry_models::SentimentModel;
@@ -34,38 +36,66 @@ struct DataDir {
     jwt_secret: Option<String>,
 }
 
+#[derive(clap::Args)]
+struct ServeArgs {
+    #[arg(long, env = "FERRY_PORT", default_value_t = 8080)]
+    port: u16,
+    /// Address to listen on. Keep the loopback default unless you put a proxy in front.
+    #[arg(long, env = "FERRY_BIND", default_value = "127.0.0.1")]
+    bind: IpAddr,
+    /// The origin clients reach this server at (e.g. https://ferry.example.com
+    /// behind a proxy): the upload URLs it signs start with it. Default:
+    /// http://<bind>:<port>.
+    #[arg(long, env = "FERRY_PUBLIC_URL")]
+    public_url: Option<String>,
+    #[command(flatten)]
+    data: DataDir,
+    /// Directory with tokenizer.json, encoder.onnx and sentiment_head.onnx.
+    #[arg(long, env = "FERRY_MODEL_DIR")]
+    model_dir: Option<PathBuf>,
+    /// Deliveries of a message before its job fails.
+    #[arg(long, env = "FERRY_MAX_ATTEMPTS", default_value_t = 3)]
+    max_attempts: u32,
+    /// `sqlite` (default): everything in the data directory. `aws`: DynamoDB,
+    /// SQS and S3 named by FERRY_TABLE, FERRY_QUEUE_URL and FERRY_BUCKET, at
+    /// whatever AWS_ENDPOINT_URL / region / credentials point to.
+    #[arg(long, env = "FERRY_BACKEND", default_value = "sqlite", value_parser = ["sqlite", "aws"])]
+    backend: String,
+    #[arg(long, env = "FERRY_TABLE", required_if_eq("backend", "aws"))]
+    table: Option<String>,
+    #[arg(long, env = "FERRY_QUEUE_URL", required_if_eq("backend", "aws"))]
+    queue_url: Option<String>,
+    #[arg(long, env = "FERRY_BUCKET", required_if_eq("backend", "aws"))]
+    bucket: Option<String>,
+    /// With `--backend aws`: the webhook attempts' own queue (default: the jobs queue).
+    #[arg(long, env = "FERRY_WEBHOOK_QUEUE_URL")]
+    webhook_queue_url: Option<String>,
+    /// Worker loops running the model; 0 runs the API only (jobs stay queued).
+    #[arg(long, env = "FERRY_WORKERS", default_value_t = 1)]
+    workers: usize,
+    /// Seconds a client has to send a request's headers, from the moment
+    /// the server waits for them.
+    #[arg(long, env = "FERRY_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    header_timeout: u64,
+    /// Seconds a keep-alive connection may sit idle before it is closed.
+    #[arg(long, env = "FERRY_IDLE_TIMEOUT_SECS", default_value_t = 5)]
+    idle_timeout: u64,
+    /// Seconds a request body may pause between pieces.
+    #[arg(long, env = "FERRY_BODY_TIMEOUT_SECS", default_value_t = 10)]
+    body_timeout: u64,
+    /// Least average rate of a request body, in bytes per second, once it has
+    /// been arriving for longer than --body-timeout (408 below it).
+    #[arg(long, env = "FERRY_BODY_MIN_RATE", default_value_t = 4096)]
+    body_min_rate: u64,
+    /// Connections open at once; more are closed as soon as they are accepted.
+    #[arg(long, env = "FERRY_MAX_CONNECTIONS", default_value_t = 1024)]
+    max_connections: usize,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run the API and the worker on 127.0.0.1 (SQLite store and queue).
-    Serve {
-        #[arg(long, env = "FERRY_PORT", default_value_t = 8080)]
-        port: u16,
-        /// Address to listen on. Keep the loopback default unless you put a proxy in front.
-        #[arg(long, env = "FERRY_BIND", default_value = "127.0.0.1")]
-        bind: IpAddr,
-        #[command(flatten)]
-        data: DataDir,
-        /// Directory with tokenizer.json, encoder.onnx and sentiment_head.onnx.
-        #[arg(long, env = "FERRY_MODEL_DIR")]
-        model_dir: Option<PathBuf>,
-        /// Deliveries of a message before its job fails.
-        #[arg(long, env = "FERRY_MAX_ATTEMPTS", default_value_t = 3)]
-        max_attempts: u32,
-        /// `sqlite` (default): everything in the data directory. `aws`: DynamoDB,
-        /// SQS and S3 named by FERRY_TABLE, FERRY_QUEUE_URL and FERRY_BUCKET, at
-        /// whatever AWS_ENDPOINT_URL / region / credentials point to.
-        #[arg(long, env = "FERRY_BACKEND", default_value = "sqlite", value_parser = ["sqlite", "aws"])]
-        backend: String,
-        #[arg(long, env = "FERRY_TABLE", required_if_eq("backend", "aws"))]
-        table: Option<String>,
-        #[arg(long, env = "FERRY_QUEUE_URL", required_if_eq("backend", "aws"))]
-        queue_url: Option<String>,
-        #[arg(long, env = "FERRY_BUCKET", required_if_eq("backend", "aws"))]
-        bucket: Option<String>,
-        /// Worker loops running the model; 0 runs the API only (jobs stay queued).
-        #[arg(long, env = "FERRY_WORKERS", default_value_t = 1)]
-        workers: usize,
-    },
+    Serve(Box<ServeArgs>),
     /// Print a dev bearer token that `ferry serve` with the same data directory accepts.
     Token {
         /// The token's subject: the owner of the jobs it creates.
@@ -101,22 +131,36 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     let started = Instant::now();
+    // Crash points named in FAILPOINTS, for the fault tests; inert in
+    // builds without the `fail/failpoints` feature.
+    let _failpoints = fail::FailScenario::setup();
     init_tracing();
     match Cli::parse().command {
-        Command::Serve { port, bind, data, model_dir, max_attempts, workers, backend, table, queue_url, bucket } => {
-            let (model, resumes) = load_models(model_dir.as_deref())?;
-            let mut config = ServeConfig::new(SocketAddr::new(bind, port), data.data_dir);
+        Command::Serve(args) => {
+            let args = *args;
+            let (model, resumes) = load_models(args.model_dir.as_deref())?;
+            let mut config = ServeConfig::new(SocketAddr::new(args.bind, args.port), args.data.data_dir);
             config.resumes = Some(resumes);
-            config.jwt_secret = data.jwt_secret;
-            config.max_attempts = max_attempts;
-            config.workers = workers;
+            config.jwt_secret = args.data.jwt_secret;
+            config.public_url = args.public_url;
+            config.max_attempts = args.max_attempts;
+            config.workers = args.workers;
             config.callback_policy = ferry_core::callback::CallbackPolicy::from_env();
             config.limits.retention = ferry_api::config::retention().map_err(anyhow::Error::msg)?;
-            if backend == "aws" {
+            config.recovery = recovery()?;
+            config.connections = ConnectionLimits {
+                header_timeout: Duration::from_secs(args.header_timeout.max(1)),
+                idle_timeout: Duration::from_secs(args.idle_timeout.max(1)),
+                max_connections: args.max_connections.max(1),
+            };
+            config.body_pace =
+                BodyPace { gap: Duration::from_secs(args.body_timeout.max(1)), min_rate: args.body_min_rate };
+            if args.backend == "aws" {
                 config.backend = Backend::Aws {
-                    table: table.unwrap_or_default(),
-                    queue_url: queue_url.unwrap_or_default(),
-                    bucket: bucket.unwrap_or_default(),
+                    table: args.table.unwrap_or_default(),
+                    queue_url: args.queue_url.unwrap_or_default(),
+                    bucket: args.bucket.unwrap_or_default(),
+                    webhook_queue_url: args.webhook_queue_url,
                 };
             }
             serve(config, model)
@@ -130,6 +174,23 @@ fn main() -> anyhow::Result<()> {
         Command::Keys { command } => block_on(ferry_local::keys_cli::run(command)),
         Command::Dlq { command } => block_on(ferry_local::dlq_cli::run(command)),
     }
+}
+
+/// `FERRY_RECOVERY_GRACE_SECS` / `FERRY_RECOVERY_EVERY_SECS`: how long the
+/// outbox's stored work may wait to be marked queued, and how often it is
+/// swept (both 60 by default).
+fn recovery() -> anyhow::Result<Recovery> {
+    let secs = |name: &str, default: Duration| -> anyhow::Result<Duration> {
+        match std::env::var(name).ok().filter(|v| !v.trim().is_empty()) {
+            None => Ok(default),
+            Some(v) => Ok(Duration::from_secs(
+                v.trim().parse().with_context(|| format!("{name} must be a whole number of seconds"))?,
+            )),
+        }
+    };
+    let defaults = Recovery::default();
+    let every = secs("FERRY_RECOVERY_EVERY_SECS", defaults.every)?.max(Duration::from_secs(1));
+    Ok(Recovery { grace: secs("FERRY_RECOVERY_GRACE_SECS", defaults.grace)?, every })
 }
 
 fn block_on(command: impl std::future::Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {

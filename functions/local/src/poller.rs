@@ -2,27 +2,49 @@
 //! to the same `Worker::handle` Lambda calls, delete what is done, let the rest
 //! come back after a back-off.
 
-use crate::queue::SqliteQueue;
+use crate::queue::{Lane, SqliteQueue};
 use ferry_inference::{Outcome, Received, Worker};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tracing::{info, warn};
 
-/// Messages per batch, as SQS's event source would deliver them.
-const BATCH: u32 = 10;
+/// Messages per batch of the jobs lane, as SQS's event source would deliver them.
+pub const JOBS_BATCH: u32 = 10;
+/// Webhook attempts delivered at once (side by side) by the webhooks lane.
+pub const WEBHOOKS_BATCH: u32 = 16;
 const IDLE_POLL: Duration = Duration::from_millis(500);
 
 pub struct Poller {
     pub queue: SqliteQueue,
     pub worker: Arc<Worker>,
+    pub lane: Lane,
+}
+
+impl Poller {
+    /// A poller of the jobs lane.
+    pub fn jobs(queue: SqliteQueue, worker: Arc<Worker>) -> Poller {
+        Poller { queue, worker, lane: Lane::Jobs }
+    }
+
+    /// The poller of the webhooks lane.
+    pub fn webhooks(queue: SqliteQueue, worker: Arc<Worker>) -> Poller {
+        Poller { queue, worker, lane: Lane::Webhooks }
+    }
+
+    fn batch(&self) -> u32 {
+        match self.lane {
+            Lane::Jobs => JOBS_BATCH,
+            Lane::Webhooks => WEBHOOKS_BATCH,
+        }
+    }
 }
 
 impl Poller {
     /// Runs until `stop` turns true; the batch in hand is always finished first.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         while !*stop.borrow() {
-            let batch = match self.queue.receive(BATCH).await {
+            let batch = match self.queue.receive_from(self.lane, self.batch()).await {
                 Ok((batch, dead)) => {
                     self.account_for(dead).await;
                     batch
@@ -35,7 +57,7 @@ impl Poller {
             };
             if batch.is_empty() {
                 tokio::select! {
-                    _ = self.queue.sent() => {}
+                    _ = self.queue.sent(self.lane) => {}
                     _ = tokio::time::sleep(IDLE_POLL) => {}
                     _ = stop.changed() => {}
                 }

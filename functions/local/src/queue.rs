@@ -16,9 +16,30 @@ pub struct SqliteQueue {
     db: Db,
     visibility: Duration,
     max_receives: u32,
-    /// Wakes the poller as soon as something is sent, so an idle server
-    /// answers in milliseconds without polling the file hot.
-    sent: Arc<Notify>,
+    /// Wakes a lane's poller as soon as something is sent to it, so an idle
+    /// server answers in milliseconds without polling the file hot.
+    sent: Arc<[Notify; 2]>,
+}
+
+/// The queue's lanes, each with its own poller: webhook attempts wait on
+/// other people's servers, so they never share a poller with inference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    Jobs,
+    Webhooks,
+}
+
+impl Lane {
+    fn as_str(self) -> &'static str {
+        match self {
+            Lane::Jobs => "jobs",
+            Lane::Webhooks => "webhooks",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
 }
 
 /// A message that was delivered too often and has been set aside.
@@ -29,35 +50,35 @@ pub struct DeadLetter {
 }
 
 impl SqliteQueue {
-    /// Inserts bodies, each visible after its delay.
-    async fn enqueue(&self, bodies: Vec<(String, Duration)>) -> Result<(), QueueError> {
+    /// Inserts bodies into `lane`, each visible after its delay.
+    async fn enqueue(&self, lane: Lane, bodies: Vec<(String, Duration)>) -> Result<(), QueueError> {
         self.db
             .call(move |conn| {
                 let tx = conn.transaction()?;
                 let now = unix_millis();
                 for (body, delay) in &bodies {
                     tx.execute(
-                        "INSERT INTO queue (body, visible_at, sent_at) VALUES (?1, ?2, ?3)",
-                        params![body, now + delay.as_millis() as i64, now],
+                        "INSERT INTO queue (body, visible_at, sent_at, lane) VALUES (?1, ?2, ?3, ?4)",
+                        params![body, now + delay.as_millis() as i64, now, lane.as_str()],
                     )?;
                 }
                 tx.commit()
             })
             .await
             .map_err(|e| QueueError(e.to_string()))?;
-        self.sent.notify_one();
+        self.sent[lane.index()].notify_one();
         Ok(())
     }
 }
 
 impl SqliteQueue {
     pub fn new(db: Db, visibility: Duration, max_receives: u32) -> Self {
-        SqliteQueue { db, visibility, max_receives, sent: Arc::new(Notify::new()) }
+        SqliteQueue { db, visibility, max_receives, sent: Arc::new([Notify::new(), Notify::new()]) }
     }
 
-    /// Resolves when a message has been sent since the last call.
-    pub async fn sent(&self) {
-        self.sent.notified().await
+    /// Resolves when a message has been sent to `lane` since the last call.
+    pub async fn sent(&self, lane: Lane) {
+        self.sent[lane.index()].notified().await
     }
 
     /// At start-up nothing is in flight: messages hidden by a process that died
@@ -66,37 +87,46 @@ impl SqliteQueue {
         self.db.call(|conn| conn.execute("UPDATE queue SET visible_at = 0 WHERE visible_at > 0", [])).await
     }
 
-    /// Receives up to `max` visible messages, hiding them for the visibility
-    /// timeout. Messages already delivered `max_receives` times are moved to
-    /// the dead-letter table instead and returned separately.
+    /// Receives up to `max` visible messages of the jobs lane, hiding them
+    /// for the visibility timeout. Messages already delivered `max_receives`
+    /// times are moved to the dead-letter table instead and returned
+    /// separately.
     pub async fn receive(&self, max: u32) -> Result<(Vec<Received>, Vec<DeadLetter>), StoreError> {
+        self.receive_from(Lane::Jobs, max).await
+    }
+
+    /// [`SqliteQueue::receive`] from one lane.
+    pub async fn receive_from(&self, lane: Lane, max: u32) -> Result<(Vec<Received>, Vec<DeadLetter>), StoreError> {
         let (visibility, max_receives) = (self.visibility.as_millis() as i64, self.max_receives);
         self.db
             .call(move |conn| {
                 let tx = conn.transaction()?;
                 let now = unix_millis();
+                let lane = lane.as_str();
                 let dead: Vec<DeadLetter> = {
                     let mut stmt = tx.prepare_cached(
-                        "DELETE FROM queue WHERE visible_at <= ?1 AND receive_count >= ?2 RETURNING body, receive_count",
+                        "DELETE FROM queue WHERE lane = ?3 AND visible_at <= ?1 AND receive_count >= ?2
+                         RETURNING body, receive_count",
                     )?;
-                    let rows = stmt.query_map(params![now, max_receives], |r| {
+                    let rows = stmt.query_map(params![now, max_receives, lane], |r| {
                         Ok(DeadLetter { body: r.get(0)?, receive_count: r.get(1)? })
                     })?;
                     rows.collect::<Result<_, _>>()?
                 };
                 for d in &dead {
                     tx.execute(
-                        "INSERT INTO dead_letters (body, receive_count, reason, failed_at) VALUES (?1, ?2, ?3, ?4)",
-                        params![d.body, d.receive_count, "maximum receives exceeded", now],
+                        "INSERT INTO dead_letters (body, receive_count, reason, failed_at, lane)
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                        params![d.body, d.receive_count, "maximum receives exceeded", now, lane],
                     )?;
                 }
                 let received: Vec<Received> = {
                     let mut stmt = tx.prepare_cached(
                         "UPDATE queue SET visible_at = ?1 + ?2, receive_count = receive_count + 1
-                         WHERE id IN (SELECT id FROM queue WHERE visible_at <= ?1 ORDER BY id LIMIT ?3)
+                         WHERE id IN (SELECT id FROM queue WHERE lane = ?4 AND visible_at <= ?1 ORDER BY id LIMIT ?3)
                          RETURNING id, body, receive_count",
                     )?;
-                    let rows = stmt.query_map(params![now, visibility, max], |r| {
+                    let rows = stmt.query_map(params![now, visibility, max, lane], |r| {
                         Ok(Received { id: r.get::<_, i64>(0)?.to_string(), body: r.get(1)?, receive_count: r.get(2)? })
                     })?;
                     rows.collect::<Result<_, _>>()?
@@ -145,11 +175,11 @@ impl SqliteQueue {
 #[async_trait]
 impl TaskQueue for SqliteQueue {
     async fn send(&self, messages: &[TaskMessage]) -> Result<(), QueueError> {
-        self.enqueue(messages.iter().map(|m| (m.to_json(), Duration::ZERO)).collect()).await
+        self.enqueue(Lane::Jobs, messages.iter().map(|m| (m.to_json(), Duration::ZERO)).collect()).await
     }
 
     async fn send_webhook(&self, message: &WebhookMessage, delay: Duration) -> Result<(), QueueError> {
-        self.enqueue(vec![(message.to_json(), delay)]).await
+        self.enqueue(Lane::Webhooks, vec![(message.to_json(), delay)]).await
     }
 }
 
@@ -182,7 +212,8 @@ impl DeadLetterQueue for SqliteQueue {
                 let tx = conn.transaction()?;
                 let now = unix_millis();
                 let moved = tx.execute(
-                    "INSERT INTO queue (body, visible_at, sent_at) SELECT body, ?2, ?2 FROM dead_letters WHERE id = ?1",
+                    "INSERT INTO queue (body, visible_at, sent_at, lane)
+                     SELECT body, ?2, ?2, lane FROM dead_letters WHERE id = ?1",
                     params![id, now],
                 )?;
                 tx.execute("DELETE FROM dead_letters WHERE id = ?1", [&id])?;
@@ -191,7 +222,7 @@ impl DeadLetterQueue for SqliteQueue {
             })
             .await
             .map_err(|e| QueueError(e.to_string()))?;
-        self.sent.notify_one();
+        self.sent.iter().for_each(Notify::notify_one);
         Ok(())
     }
 }

@@ -4,6 +4,7 @@
 use crate::blobs::FileBlobs;
 use crate::config::{database_path, jwt_secret, webhook_secret};
 use crate::db::Db;
+use crate::http::ConnectionLimits;
 use crate::keys::SqliteKeyStore;
 use crate::poller::Poller;
 use crate::queue::SqliteQueue;
@@ -11,10 +12,13 @@ use crate::sqs_poller::SqsPoller;
 use crate::store::SqliteStore;
 use anyhow::Context;
 use ferry_api::AppState;
+use ferry_api::guard::BodyPace;
 use ferry_aws::{DynamoKeyStore, DynamoStore, S3Blobs, SqsQueue};
 use ferry_core::callback::CallbackPolicy;
+use ferry_core::outbox;
 use ferry_core::{
-    BlobStore, JobStore, KeyStore, Limits, ResumeAnalyzer, SentimentClassifier, TaskQueue, WebhookConfig,
+    BlobStore, JobStore, KeyStore, Limits, Recovery, ResumeAnalyzer, SentimentClassifier, Swept, TaskQueue,
+    WebhookConfig,
 };
 use ferry_inference::webhook::WebhookSender;
 use ferry_inference::{Upstream, Worker};
@@ -33,7 +37,14 @@ pub enum Backend {
     Sqlite,
     /// DynamoDB, SQS and S3, wherever the AWS environment points (the
     /// emulator from `infra/emulator`, or a real account).
-    Aws { table: String, queue_url: String, bucket: String },
+    Aws {
+        table: String,
+        queue_url: String,
+        bucket: String,
+        /// The webhook attempts' own queue (`FERRY_WEBHOOK_QUEUE_URL`);
+        /// `None`: they go on the jobs queue.
+        webhook_queue_url: Option<String>,
+    },
 }
 
 pub struct ServeConfig {
@@ -57,6 +68,16 @@ pub struct ServeConfig {
     pub sweep_every: Duration,
     /// Runs resume-match jobs; `None` fails them with a reason.
     pub resumes: Option<Arc<dyn ResumeAnalyzer>>,
+    /// The outbox's recovery sweep: how often, and how long stored work may
+    /// wait to be marked queued.
+    pub recovery: Recovery,
+    /// Where clients reach the server (the origin of signed upload URLs);
+    /// `None`: `http://` and the address bound.
+    pub public_url: Option<String>,
+    /// Header and idle timeouts, and how many connections at once.
+    pub connections: ConnectionLimits,
+    /// How slowly a request body may arrive.
+    pub body_pace: BodyPace,
 }
 
 impl ServeConfig {
@@ -74,6 +95,10 @@ impl ServeConfig {
             callback_policy: CallbackPolicy::default(),
             sweep_every: Duration::from_secs(3600),
             resumes: None,
+            recovery: Recovery::default(),
+            public_url: None,
+            connections: ConnectionLimits::default(),
+            body_pace: BodyPace::default(),
         }
     }
 }
@@ -83,9 +108,51 @@ impl ServeConfig {
 pub struct Server {
     listener: TcpListener,
     router: axum::Router,
+    connections: ConnectionLimits,
     pollers: Vec<Pollers>,
     sweeper: Option<Sweeper>,
+    recoverer: Recoverer,
 }
+
+/// Queues again what the outbox stored but nobody marked queued (see
+/// `ferry_core::outbox`): at start-up and every `recovery.every`.
+struct Recoverer {
+    store: Arc<dyn JobStore>,
+    queue: Arc<dyn TaskQueue>,
+    blobs: Arc<dyn BlobStore>,
+    recovery: Recovery,
+    /// Grace of the first sweep. On SQLite this process owns the data
+    /// directory, so nothing from before it started is still in flight: the
+    /// first sweep takes everything at once.
+    first_grace: Duration,
+}
+
+impl Recoverer {
+    async fn run(self, mut stop: watch::Receiver<bool>) {
+        let mut grace = self.first_grace;
+        while !*stop.borrow() {
+            match outbox::sweep(self.store.as_ref(), self.queue.as_ref(), self.blobs.as_ref(), grace).await {
+                Ok(swept) if swept == Swept::default() => {}
+                Ok(swept) => info!(
+                    dispatches = swept.dispatches,
+                    webhooks = swept.webhooks,
+                    cleared = swept.cleared,
+                    "recovery: queued stranded work again"
+                ),
+                Err(e) => tracing::warn!(error = %e, "recovery sweep failed; retrying at the next"),
+            }
+            grace = self.recovery.grace;
+            tokio::select! {
+                _ = tokio::time::sleep(self.recovery.every) => {}
+                _ = stop.changed() => {}
+            }
+        }
+    }
+}
+
+/// How long a large job's staged messages are kept (the bucket's lifecycle
+/// rule for `outbox/` in AWS): long past the sweep that would need them.
+const STAGED_FOR: Duration = Duration::from_secs(24 * 3600);
 
 /// Deletes what retention has expired: jobs from SQLite, uploads from files.
 struct Sweeper {
@@ -104,7 +171,10 @@ impl Sweeper {
                 Err(e) => tracing::warn!(error = %e, "sweeping expired jobs failed"),
             }
             let (blobs, retention) = (self.blobs.clone(), self.retention);
-            match tokio::task::spawn_blocking(move || blobs.sweep("uploads", retention)).await {
+            let swept = move || {
+                Ok::<_, std::io::Error>(blobs.sweep("uploads", retention)? + blobs.sweep("outbox", STAGED_FOR)?)
+            };
+            match tokio::task::spawn_blocking(swept).await {
                 Ok(Ok(0)) => {}
                 Ok(Ok(files)) => info!(files, "expired uploads deleted"),
                 Ok(Err(e)) => tracing::warn!(error = %e, "sweeping expired uploads failed"),
@@ -183,17 +253,20 @@ impl Server {
                         .with_limits(config.limits.clone())
                         .with_resumes(config.resumes.clone()),
                 );
-                let pollers = (0..config.workers)
-                    .map(|_| Pollers::Sqlite(Poller { queue: queue.clone(), worker: Arc::clone(&worker) }))
+                let mut pollers: Vec<Pollers> = (0..config.workers)
+                    .map(|_| Pollers::Sqlite(Poller::jobs(queue.clone(), Arc::clone(&worker))))
                     .collect();
+                if config.workers > 0 {
+                    pollers.push(Pollers::Sqlite(Poller::webhooks(queue.clone(), Arc::clone(&worker))));
+                }
                 let sweeper = Sweeper { store: sqlite, blobs: file_blobs, retention, every: config.sweep_every };
                 (store, Arc::new(queue), keys, blobs, pollers, Some(sweeper))
             }
-            Backend::Aws { table, queue_url, bucket } => {
+            Backend::Aws { table, queue_url, bucket, webhook_queue_url } => {
                 let sdk = ferry_aws::config().await;
                 let store: Arc<dyn JobStore> =
                     Arc::new(DynamoStore::new(&sdk, table, bucket).with_retention(retention));
-                let queue = Arc::new(SqsQueue::new(&sdk, queue_url));
+                let queue = Arc::new(SqsQueue::new(&sdk, queue_url).with_webhook_queue(webhook_queue_url.clone()));
                 let keys: Arc<dyn KeyStore> = Arc::new(DynamoKeyStore::new(&sdk, table));
                 let blobs: Arc<dyn BlobStore> = Arc::new(S3Blobs::new(&sdk, bucket));
                 let worker = Arc::new(
@@ -205,23 +278,40 @@ impl Server {
                         .with_limits(config.limits.clone())
                         .with_resumes(config.resumes.clone()),
                 );
-                let pollers = (0..config.workers)
+                let mut pollers: Vec<Pollers> = (0..config.workers)
                     .map(|_| Pollers::Sqs(SqsPoller { queue: Arc::clone(&queue), worker: Arc::clone(&worker) }))
                     .collect();
+                if let Some(url) = webhook_queue_url.as_ref().filter(|_| config.workers > 0) {
+                    let webhooks = Arc::new(queue.for_queue(url));
+                    pollers.push(Pollers::Sqs(SqsPoller { queue: webhooks, worker: Arc::clone(&worker) }));
+                }
                 (store, queue, keys, blobs, pollers, None)
             }
         };
-        let mut state = AppState::new(store, queue, Arc::new(auth), keys);
+        let first_grace = match config.backend {
+            Backend::Sqlite => Duration::ZERO,
+            Backend::Aws { .. } => config.recovery.grace,
+        };
+        let recoverer = Recoverer {
+            store: Arc::clone(&store),
+            queue: Arc::clone(&queue),
+            blobs: Arc::clone(&blobs),
+            recovery: config.recovery,
+            first_grace,
+        };
+        let mut state = AppState::new(store, queue, blobs, Arc::new(auth), keys);
         state.limits = config.limits;
         state.scopes = ferry_api::config::scopes();
         state.rate_limit = ferry_api::config::rate_limit().map_err(anyhow::Error::msg)?;
         state.cors_origins = Arc::new(ferry_api::config::cors_origins());
-        state.blobs = Some(blobs);
         state.upload_signer = upload_signer;
         state.webhooks = Some(webhooks);
         state.callback_policy = config.callback_policy;
         let listener = TcpListener::bind(config.addr).await.with_context(|| format!("binding {}", config.addr))?;
-        Ok(Server { listener, router: ferry_api::router(state), pollers, sweeper })
+        let bound = listener.local_addr()?;
+        state.public_url = config.public_url.unwrap_or_else(|| format!("http://{bound}"));
+        let router = ferry_api::guard::paced(ferry_api::router(state), config.body_pace);
+        Ok(Server { listener, router, connections: config.connections, pollers, sweeper, recoverer })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -236,12 +326,13 @@ impl Server {
         if let Some(sweeper) = self.sweeper {
             workers.push(tokio::spawn(sweeper.run(stop_rx.clone())));
         }
-        let stopping = async move {
+        workers.push(tokio::spawn(self.recoverer.run(stop_rx.clone())));
+        tokio::spawn(async move {
             shutdown.await;
             info!("shutting down: draining requests and the current batch");
             let _ = stop_tx.send(true);
-        };
-        axum::serve(self.listener, self.router).with_graceful_shutdown(stopping).await?;
+        });
+        crate::http::serve(self.listener, self.router, self.connections, stop_rx).await;
         for worker in workers {
             worker.await.context("worker task failed")?;
         }

@@ -48,7 +48,7 @@ impl SqliteStore {
 }
 
 const JOB_COLUMNS: &str = "id, owner, task, status, total, done, failed, chunks, error, metadata, created_at, \
-     updated_at, callback_url, deadline, expires_at, webhook, document";
+     updated_at, callback_url, deadline, expires_at, webhook, document, dispatch, recovery_due";
 /// Hides expired jobs from every read.
 const LIVE: &str = "(expires_at IS NULL OR expires_at > unixepoch())";
 const NOT_FINAL: &str = "status IN ('queued', 'running')";
@@ -78,6 +78,8 @@ fn job_from_row(row: &Row<'_>) -> rusqlite::Result<Job> {
     let deadline: Option<String> = row.get(13)?;
     let expires_at: Option<i64> = row.get(14)?;
     let webhook: Option<String> = row.get(15)?;
+    let dispatch: Option<String> = row.get(17)?;
+    let recovery_due: Option<i64> = row.get(18)?;
     Ok(Job {
         id: id.parse().map_err(conversion)?,
         owner: row.get(1)?,
@@ -97,7 +99,17 @@ fn job_from_row(row: &Row<'_>) -> rusqlite::Result<Job> {
         },
         webhook: webhook.map(|w| serde_json::from_str(&w)).transpose().map_err(conversion)?,
         document: row.get(16)?,
+        dispatch: dispatch.map(|d| serde_json::from_str(&d)).transpose().map_err(conversion)?,
+        recovery_due: recovery_due.map(from_millis).transpose()?,
     })
+}
+
+fn millis(t: OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+fn from_millis(ms: i64) -> rusqlite::Result<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).map_err(conversion)
 }
 
 fn load(tx: &Transaction<'_>, id: &str) -> rusqlite::Result<Option<Job>> {
@@ -107,8 +119,9 @@ fn load(tx: &Transaction<'_>, id: &str) -> rusqlite::Result<Option<Job>> {
 fn insert(tx: &Transaction<'_>, job: &Job) -> rusqlite::Result<usize> {
     tx.execute(
         "INSERT INTO jobs (id, owner, task, status, total, done, failed, chunks, error, metadata, created_at,
-                           updated_at, callback_url, deadline, expires_at, webhook, webhook_status, document)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
+                           updated_at, callback_url, deadline, expires_at, webhook, webhook_status, document,
+                           dispatch, recovery_due)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
          ON CONFLICT DO NOTHING",
         params![
             job.id.to_string(),
@@ -129,6 +142,8 @@ fn insert(tx: &Transaction<'_>, job: &Job) -> rusqlite::Result<usize> {
             job.webhook.as_ref().map(|w| serde_json::to_string(w).expect("webhook state serialises")),
             job.webhook.as_ref().map(|w| w.status.as_str()),
             job.document,
+            job.dispatch.as_ref().map(|d| serde_json::to_string(d).expect("a dispatch serialises")),
+            job.recovery_due.map(millis),
         ],
     )
 }
@@ -312,7 +327,7 @@ impl JobStore for SqliteStore {
                 tx.execute("DELETE FROM chunks WHERE job_id = ?1 AND chunk = ?2", params![id, chunk])?;
                 tx.execute(
                     "UPDATE jobs SET failed = failed - ?2, updated_at = ?3, error = NULL, webhook = NULL,
-                         webhook_status = NULL,
+                         webhook_status = NULL, recovery_due = NULL,
                          status = CASE WHEN status IN ('succeeded', 'failed') THEN 'running' ELSE status END
                      WHERE id = ?1",
                     params![id, items.len() as u32, rfc3339(ferry_core::job::now())],
@@ -333,11 +348,47 @@ impl JobStore for SqliteStore {
         let expect = expect.map(WebhookStatus::as_str);
         let status = next.map(|n| n.status.as_str());
         let json = next.map(|n| serde_json::to_string(n).expect("webhook state serialises"));
+        let due = next.and_then(WebhookState::recovery_due).map(millis);
         self.db
             .call(move |conn| {
                 let changed = conn.execute(
-                    "UPDATE jobs SET webhook = ?3, webhook_status = ?4 WHERE id = ?1 AND webhook_status IS ?2",
-                    params![id, expect, json, status],
+                    "UPDATE jobs SET webhook = ?3, webhook_status = ?4, recovery_due = ?5
+                     WHERE id = ?1 AND webhook_status IS ?2",
+                    params![id, expect, json, status, due],
+                )?;
+                Ok(changed == 1)
+            })
+            .await
+    }
+
+    async fn due_for_recovery(&self, before: OffsetDateTime, limit: u32) -> Result<Vec<Job>, StoreError> {
+        let before = millis(before);
+        self.db
+            .call(move |conn| {
+                let mut stmt = conn.prepare_cached(&format!(
+                    "SELECT {JOB_COLUMNS} FROM jobs WHERE recovery_due IS NOT NULL AND recovery_due <= ?1 AND {LIVE}
+                     ORDER BY recovery_due LIMIT ?2"
+                ))?;
+                let rows = stmt.query_map(params![before, limit], job_from_row)?;
+                rows.collect()
+            })
+            .await
+    }
+
+    async fn reschedule_recovery(
+        &self,
+        id: JobId,
+        expect: Option<OffsetDateTime>,
+        next: Option<OffsetDateTime>,
+    ) -> Result<bool, StoreError> {
+        let (id, expect, next) = (id.to_string(), expect.map(millis), next.map(millis));
+        self.db
+            .call(move |conn| {
+                // Cleared: nothing is outstanding, so the stored work goes too.
+                let changed = conn.execute(
+                    "UPDATE jobs SET recovery_due = ?3, dispatch = CASE WHEN ?3 IS NULL THEN NULL ELSE dispatch END
+                     WHERE id = ?1 AND recovery_due IS ?2",
+                    params![id, expect, next],
                 )?;
                 Ok(changed == 1)
             })

@@ -115,6 +115,19 @@ fn create_list_revoke() {
 }
 
 #[test]
+fn owners_are_bounded_like_token_subjects() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let longest = "o".repeat(256);
+    create(&data, &["--owner", &longest]);
+    let refused = keys(&data, &["create", "--owner", &"o".repeat(5000)]);
+    assert!(!refused.status.success(), "a 5,000-character owner is refused");
+    assert!(stderr(&refused).contains("at most 256"), "{}", stderr(&refused));
+    assert!(stdout(&refused).is_empty());
+    assert_eq!(list(&data).len(), 1, "nothing stored for the refused owner");
+}
+
+#[test]
 fn owners_can_be_disabled_and_enabled() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();

@@ -2,107 +2,12 @@
 //! `ferry serve` on a free loopback port, mint a token with `ferry token`,
 //! predict over HTTP, and survive a kill and a graceful stop with work queued.
 
+mod common;
+
+use common::{FERRY, Served, emulator_queue, emulator_running, raw_status, respond, rss_kb, token};
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
-
-const FERRY: &str = env!("CARGO_BIN_EXE_ferry");
-
-struct Served {
-    child: Child,
-    base: String,
-}
-
-impl Served {
-    /// Starts `ferry serve --port 0` and waits until /healthz answers.
-    fn start(data_dir: &Path, extra: &[&str]) -> Served {
-        Served::start_with_env(data_dir, extra, &[])
-    }
-
-    fn start_with_env(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Served {
-        let mut child = Command::new(FERRY)
-            .args(["serve", "--port", "0", "--data-dir"])
-            .arg(data_dir)
-            .args(extra)
-            .envs(env.iter().copied())
-            .env("FERRY_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("ferry starts");
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(addr) = line.strip_prefix("ferry listening on ") {
-                    let _ = tx.send(addr.to_owned());
-                }
-            }
-        });
-        let base = rx.recv_timeout(Duration::from_secs(60)).expect("ferry announces its address");
-        let served = Served { child, base };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while ureq::get(&format!("{}/healthz", served.base)).call().is_err() {
-            assert!(Instant::now() < deadline, "healthz never answered");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        served
-    }
-
-    fn post(&self, path: &str, token: &str, body: Value, prefer: Option<&str>) -> (u16, Value) {
-        let mut req = ureq::post(&format!("{}{path}", self.base)).set("authorization", &format!("Bearer {token}"));
-        if let Some(prefer) = prefer {
-            req = req.set("prefer", prefer);
-        }
-        respond(req.send_json(body))
-    }
-
-    fn get(&self, path: &str, token: &str, prefer: Option<&str>) -> (u16, Value) {
-        let mut req = ureq::get(&format!("{}{path}", self.base)).set("authorization", &format!("Bearer {token}"));
-        if let Some(prefer) = prefer {
-            req = req.set("prefer", prefer);
-        }
-        respond(req.call())
-    }
-
-    fn signal(&mut self, signal: &str) -> std::process::ExitStatus {
-        let status = Command::new("kill").args([signal, &self.child.id().to_string()]).status().unwrap();
-        assert!(status.success());
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "ferry did not stop");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn respond(result: Result<ureq::Response, ureq::Error>) -> (u16, Value) {
-    match result {
-        Ok(r) => (r.status(), r.into_json().unwrap_or(Value::Null)),
-        Err(ureq::Error::Status(code, r)) => (code, r.into_json().unwrap_or(Value::Null)),
-        Err(e) => panic!("request failed: {e}"),
-    }
-}
-
-fn token(data_dir: &Path, sub: &str) -> String {
-    let out = Command::new(FERRY).args(["token", "--sub", sub, "--data-dir"]).arg(data_dir).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(stdout.lines().count(), 1, "token prints the token and only that");
-    stdout.trim().to_owned()
-}
 
 #[test]
 fn sentiment_over_http_with_the_real_model() {
@@ -205,34 +110,10 @@ fn queued_work_survives_a_kill_and_a_graceful_stop() {
     assert_eq!(done["progress"], json!({"total": 300, "done": 300, "failed": 0}));
 }
 
-/// A queue of the test's own on the AWS emulator, or `None` (skipped) when
-/// the emulator is not running; under CI that is a failure.
-fn emulator_queue(runtime: &tokio::runtime::Runtime) -> Option<String> {
-    if !emulator_running() {
-        return None;
-    }
-    let name = format!("ferry-serve-{}", std::process::id());
-    runtime.block_on(async {
-        let sqs = ferry_aws::sqs_client(&ferry_aws::config().await);
-        let created = sqs.create_queue().queue_name(name).send().await.expect("CreateQueue");
-        Some(created.queue_url().unwrap().to_string())
-    })
-}
-
-/// Whether the AWS emulator is running; under CI it must be.
-fn emulator_running() -> bool {
-    if std::env::var_os("AWS_ENDPOINT_URL").is_none() {
-        assert!(std::env::var_os("CI").is_none(), "AWS_ENDPOINT_URL is not set: eval \"$(infra/emulator start)\"");
-        eprintln!("skipped: the AWS emulator is not running (eval \"$(infra/emulator start)\")");
-        return false;
-    }
-    true
-}
-
 #[test]
 fn serve_with_the_aws_backend() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let Some(queue_url) = emulator_queue(&runtime) else { return };
+    let Some(queue_url) = emulator_queue(&runtime, "serve") else { return };
     let dir = tempfile::tempdir().unwrap();
     let server = Served::start_with_env(dir.path(), &["--backend", "aws"], &[("FERRY_QUEUE_URL", &queue_url)]);
     let alice = token(dir.path(), "alice");
@@ -253,10 +134,7 @@ fn serve_with_the_aws_backend() {
     assert_eq!(status, 404);
 
     drop(server);
-    runtime.block_on(async {
-        let sqs = ferry_aws::sqs_client(&ferry_aws::config().await);
-        sqs.delete_queue().queue_url(&queue_url).send().await.expect("DeleteQueue");
-    });
+    common::delete_queue(&runtime, &queue_url);
 }
 
 const RESUME_PDF: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/resumes/r01-daniel-okafor.pdf");
@@ -388,30 +266,6 @@ fn predict_prints_one_line_per_input_in_order() {
     assert!(out.status.success());
     let line: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(line["scores"]["neutral"].as_f64().is_some());
-}
-
-/// Sends a raw HTTP/1.1 request: `head` (request line and headers, without
-/// the blank line), then `body` in 64 KiB writes, stopping when the server
-/// stops reading; returns the status code of the answer.
-fn raw_status(base: &str, head: &str, body: &[u8]) -> u16 {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(base.trim_start_matches("http://")).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    stream.write_all(format!("{head}\r\nconnection: close\r\n\r\n").as_bytes()).unwrap();
-    for chunk in body.chunks(64 * 1024) {
-        if stream.write_all(chunk).is_err() {
-            break;
-        }
-    }
-    let mut answer = Vec::new();
-    let _ = stream.read_to_end(&mut answer);
-    let text = String::from_utf8_lossy(&answer);
-    text.split_whitespace().nth(1).and_then(|code| code.parse().ok()).unwrap_or(0)
-}
-
-fn rss_kb(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status.lines().find_map(|l| l.strip_prefix("VmRSS:")).unwrap().split_whitespace().next().unwrap().parse().unwrap()
 }
 
 #[test]

@@ -98,8 +98,9 @@ pub struct Authenticator {
     rules: TokenRules,
 }
 
-/// Longest subject accepted: it becomes part of storage keys.
-const MAX_SUBJECT_LEN: usize = 256;
+/// Longest subject (a token's `sub`, an API key's owner) accepted, in bytes:
+/// it is stored with every job and names the owner's storage prefix.
+pub const MAX_SUBJECT_LEN: usize = 256;
 
 impl Authenticator {
     /// Development mode. Secrets shorter than 32 bytes are refused: HS256 is
