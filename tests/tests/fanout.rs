@@ -543,6 +543,21 @@ async fn a_webhook_that_never_succeeds_is_given_up_and_recorded() {
     assert_eq!(job["status"], "succeeded", "a failed webhook does not fail the job");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_attempt_keeps_and_logs_no_part_of_the_url() {
+    let rig = Rig::sqlite();
+    // A loopback port nothing listens on: a connection error, whose text
+    // would carry the URL, query and all.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook?token=s3cr3t-in-the-query", closed.local_addr().unwrap());
+    drop(closed);
+    let path = rig.create("hooks", json!({"task": "sentiment", "input": "good", "callback_url": url})).await;
+    let job = rig.pump_until("hooks", &path, |j| j["webhook"]["status"] == "failed").await;
+    let error = job["webhook"]["last_error"].as_str().unwrap();
+    assert!(!error.contains("s3cr3t") && !error.contains("/hook"), "{error}");
+    assert!(error.contains("error sending request") || error.contains("connect"), "still says what failed: {error}");
+}
+
 #[tokio::test]
 async fn callback_urls_must_be_https_and_public_by_default() {
     let app = TestApp::with_auth(Default::default(), Authenticator::hs256(SECRET).unwrap(), |state| {

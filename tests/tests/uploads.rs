@@ -252,6 +252,21 @@ async fn one_documents_url_cannot_write_another() {
 }
 
 #[tokio::test]
+async fn any_subject_auth_accepts_can_upload() {
+    let app = app();
+    // Percent-encoded, these once made a file name over 255 bytes (503).
+    for owner in ["é".repeat(120), "o".repeat(256), "a/b|c".to_string()] {
+        let bytes = lines(2);
+        let doc = grant(&app, &owner, NDJSON, bytes.len()).await;
+        let (status, _, body) = put_as_told(&app, &doc, bytes.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{owner}: {body}");
+        let id = doc["document_id"].as_str().unwrap();
+        assert_eq!(stored(&app, &owner, id).await.unwrap(), bytes);
+        assert!(upload_key(&owner, id).len() < 150, "{}", upload_key(&owner, id));
+    }
+}
+
+#[tokio::test]
 async fn a_second_put_before_expiry_replaces_the_document_as_s3_does() {
     let app = app();
     let doc = grant(&app, "alice", NDJSON, 7).await;
