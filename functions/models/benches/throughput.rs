@@ -1,4 +1,6 @@
-//! `cargo bench -p ferry-models`: load time and single-threaded throughput.
+//! `cargo bench -p ferry-models`: load time and throughput. The texts of one
+//! call run in parallel on rayon's pool: `RAYON_NUM_THREADS=1` measures one
+//! core (onnxruntime's single-thread figures are `infra/models/bench_ort.py`).
 //!
 //! Plain `main` (no harness): every cell runs a bounded number of iterations
 //! and stops early at a time cap, so the whole run takes well under a minute.
@@ -124,7 +126,8 @@ fn main() {
     let start = Instant::now();
     model.classify(&["warming up the model"]).expect("first call");
     let first = start.elapsed();
-    println!("ferry-models throughput ({ENCODER_FILE}, single thread)");
+    let threads = rayon::current_num_threads();
+    println!("ferry-models throughput ({ENCODER_FILE}, {threads} thread(s); RAYON_NUM_THREADS sets it)");
     println!(
         "load (read + parse + optimise): {:.0} ms; first call: {:.1} ms",
         load.as_secs_f64() * 1e3,

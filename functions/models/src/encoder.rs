@@ -1,9 +1,23 @@
 //! Tokenizer + MiniLM encoder + mean pooling: texts to sentence embeddings.
+//!
+//! The ONNX file is read once into a decluttered graph with symbolic batch
+//! and sequence dimensions, from which two [`Stack`]s are cut: one ending at
+//! layer 3 (what the sentiment head reads) and the whole encoder (what the
+//! skill model and document similarity read). tract chooses its matrix
+//! kernels when it optimises, and with the token count unknown it falls back
+//! to one that ran 1.2–1.6x slower here; so each text runs through a plan
+//! optimised for one text of its sequence bucket (a few lengths, built on
+//! first use: ~40 ms and ~22 MB of packed weights for layer 3, ~45 MB for
+//! layer 6), and the texts of a call run side by side on rayon's pool.
+//! Batching texts together gained at most 1.2x here (short texts), and lost
+//! for 64 tokens: one text per run pads least and needs the fewest plans.
 
+use std::collections::HashMap;
 use std::io::Cursor;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use ferry_core::ModelError;
+use rayon::prelude::*;
 use tokenizers::{Encoding, Tokenizer, TruncationParams};
 use tract_onnx::prelude::tract_data::internal::{bail, ensure};
 use tract_onnx::prelude::*;
@@ -15,35 +29,51 @@ pub const EMBEDDING_DIM: usize = 384;
 /// Longest input in tokens (all-MiniLM-L6-v2's `max_seq_length`, counting
 /// `[CLS]` and `[SEP]`); longer texts are truncated.
 pub const MAX_TOKENS: usize = 256;
-/// Most texts run through the encoder at once. Texts are sorted by length
-/// first, so each sub-batch is padded only to its own longest text.
+/// Texts in hand at once (in length order), each run through the encoder on
+/// its own, side by side.
 pub const MAX_BATCH: usize = 32;
+/// The tensor the sentiment head reads: layer 3's output (after its final
+/// LayerNorm). As good for sentiment as the last layer on every evaluation
+/// set, at half the arithmetic (see `assets/README.md`).
+pub const SENTIMENT_OUTPUT: &str = "layer_norm_6";
+/// The encoder's own output, layer 6.
+pub const LAST_OUTPUT: &str = "last_hidden_state";
+/// The sequence lengths texts run at (padded up to the next).
+const SEQ_BUCKETS: [usize; 9] = [16, 24, 32, 48, 64, 96, 128, 192, MAX_TOKENS];
 
-/// The encoder's inputs, in the order [`Encoder::run`] builds them.
+/// The encoder's inputs, in the order [`Stack::run`] builds them.
 const INPUTS: [&str; 3] = ["input_ids", "attention_mask", "token_type_ids"];
 
-type Plan = Arc<TypedRunnableModel>;
+/// Which of the encoder's outputs to pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Layer {
+    /// [`SENTIMENT_OUTPUT`].
+    Sentiment,
+    /// [`LAST_OUTPUT`].
+    Last,
+}
 
 pub(crate) struct Encoder {
     tokenizer: Tokenizer,
-    plan: Plan,
-    /// For each of the model's inputs, its index in [`INPUTS`].
-    input_order: Vec<usize>,
+    sentiment: Stack,
+    last: Stack,
 }
 
 impl Encoder {
     pub(crate) fn new(tokenizer_json: &[u8], onnx: &[u8]) -> Result<Self, ModelError> {
         let tokenizer = load_tokenizer(tokenizer_json)?;
-        let (plan, input_order) = load_encoder(onnx).map_err(|e| model_error("cannot load the encoder", e))?;
-        Ok(Encoder { tokenizer, plan, input_order })
+        let (sentiment, last) = load_stacks(onnx).map_err(|e| model_error("cannot load the encoder", e))?;
+        Ok(Encoder { tokenizer, sentiment, last })
     }
 
     /// Tokenises `texts`, sorts them by length, and hands each encoded
     /// sub-batch to `sink` as (original indices, row-major `[n, EMBEDDING_DIM]`
-    /// L2-normalised embeddings).
+    /// L2-normalised embeddings of `layer`). Sub-batches run on rayon's pool
+    /// (every core; `RAYON_NUM_THREADS` caps it), and reach `sink` in order.
     pub(crate) fn embed_batched(
         &self,
         texts: &[&str],
+        layer: Layer,
         mut sink: impl FnMut(&[usize], &[f32]) -> Result<(), ModelError>,
     ) -> Result<(), ModelError> {
         let encodings = texts
@@ -54,30 +84,105 @@ impl Encoder {
         let mut order: Vec<usize> = (0..texts.len()).collect();
         // Stable: equal lengths keep their input order.
         order.sort_by_key(|&i| encodings[i].len());
+        let stack = match layer {
+            Layer::Sentiment => &self.sentiment,
+            Layer::Last => &self.last,
+        };
+        // Up to MAX_BATCH texts in hand at once, in length order, each run on
+        // its own (see the module's notes), as many at a time as there are cores.
         for indices in order.chunks(MAX_BATCH) {
-            let batch: Vec<&Encoding> = indices.iter().map(|&i| &encodings[i]).collect();
-            let embeddings = self.run(&batch)?;
-            sink(indices, &embeddings)?;
+            let run = |&i: &usize| stack.run(&encodings[i]);
+            let pooled: Vec<Vec<f32>> = if indices.len() > 1 {
+                indices.par_iter().map(run).collect::<Result<_, _>>()?
+            } else {
+                indices.iter().map(run).collect::<Result<_, _>>()?
+            };
+            sink(indices, &pooled.concat())?;
         }
         Ok(())
     }
+}
 
-    /// Runs one padded batch; returns `[batch.len(), EMBEDDING_DIM]` row-major.
-    fn run(&self, batch: &[&Encoding]) -> Result<Vec<f32>, ModelError> {
-        let n = batch.len();
-        // Never zero: an empty encoding still gets one (masked) position.
-        let len = batch.iter().map(|e| e.len()).max().unwrap_or(0).max(1);
-        let mut ids = vec![0i64; n * len];
-        let mut mask = vec![0i64; n * len];
-        for (row, e) in batch.iter().enumerate() {
-            let start = row * len;
-            for (j, (&id, &m)) in e.get_ids().iter().zip(e.get_attention_mask()).enumerate() {
-                ids[start + j] = id as i64;
-                mask[start + j] = m as i64;
+/// The padded sequence length a text of `tokens` tokens runs at.
+fn seq_bucket(tokens: usize) -> usize {
+    SEQ_BUCKETS.iter().copied().find(|&b| b >= tokens).unwrap_or(MAX_TOKENS)
+}
+
+type Plan = Arc<TypedRunnableModel>;
+
+/// One output of the encoder: its graph with symbolic dimensions, and the
+/// plans optimised from it for one text of each sequence bucket in use.
+struct Stack {
+    base: TypedModel,
+    batch: Symbol,
+    seq: Symbol,
+    /// For each of the model's inputs, its index in [`INPUTS`].
+    input_order: Vec<usize>,
+    /// Most recently used first.
+    plans: Mutex<Vec<(usize, Arc<Runner>)>>,
+    /// Most plans kept (the least recently used one goes).
+    capacity: usize,
+}
+
+/// A plan and states to run it with (a state holds the plan's scratch
+/// memory; each concurrent run takes one).
+struct Runner {
+    plan: Plan,
+    idle: Mutex<Vec<TypedSimpleState>>,
+}
+
+impl Runner {
+    fn new(model: TypedModel) -> TractResult<Arc<Runner>> {
+        let plan = model.into_optimized()?.into_runnable()?;
+        Ok(Arc::new(Runner { plan, idle: Mutex::new(Vec::new()) }))
+    }
+
+    fn run(&self, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        let taken = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let mut state = match taken {
+            Some(state) => state,
+            None => self.plan.spawn()?,
+        };
+        let outputs = state.run(inputs);
+        self.idle.lock().unwrap_or_else(|p| p.into_inner()).push(state);
+        outputs
+    }
+}
+
+impl Stack {
+    /// The runner for one text of `seq` tokens, optimised on first use.
+    fn runner(&self, seq: usize) -> TractResult<Arc<Runner>> {
+        {
+            let mut plans = self.plans.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(at) = plans.iter().position(|(k, _)| *k == seq) {
+                let found = plans.remove(at);
+                let runner = Arc::clone(&found.1);
+                plans.insert(0, found);
+                return Ok(runner);
             }
         }
-        let type_ids = vec![0i64; n * len];
-        let shape = [n, len];
+        // Built outside the lock: texts of other lengths need not wait.
+        let subs: HashMap<Symbol, TDim> =
+            [(self.batch.clone(), TDim::from(1i64)), (self.seq.clone(), (seq as i64).into())].into();
+        let runner = Runner::new(self.base.set_symbols(&subs)?)?;
+        let mut plans = self.plans.lock().unwrap_or_else(|p| p.into_inner());
+        plans.retain(|(k, _)| *k != seq);
+        plans.insert(0, (seq, Arc::clone(&runner)));
+        plans.truncate(self.capacity);
+        Ok(runner)
+    }
+
+    /// Runs one text, padded to its bucket; returns its pooled embedding.
+    fn run(&self, encoding: &Encoding) -> Result<Vec<f32>, ModelError> {
+        let len = seq_bucket(encoding.len());
+        let mut ids = vec![0i64; len];
+        let mut mask = vec![0i64; len];
+        for (j, (&id, &m)) in encoding.get_ids().iter().zip(encoding.get_attention_mask()).enumerate().take(len) {
+            ids[j] = id as i64;
+            mask[j] = m as i64;
+        }
+        let type_ids = vec![0i64; len];
+        let shape = [1, len];
         let data = [&ids, &mask, &type_ids];
         let inputs = self
             .input_order
@@ -85,23 +190,20 @@ impl Encoder {
             .map(|&k| Tensor::from_shape(&shape, data[k]).map(TValue::from))
             .collect::<TractResult<TVec<_>>>()
             .map_err(|e| model_error("encoder input", e))?;
-        let outputs = self.plan.run(inputs).map_err(|e| model_error("encoder failed", e))?;
+        let runner = self.runner(len).map_err(|e| model_error("cannot optimise the encoder", e))?;
+        let outputs = runner.run(inputs).map_err(|e| model_error("encoder failed", e))?;
         let hidden = outputs[0]
             .try_as_plain_ram()
             .and_then(|v| v.as_slice::<f32>())
             .map_err(|e| model_error("encoder output", e))?;
-        if hidden.len() != n * len * EMBEDDING_DIM {
+        if hidden.len() != len * EMBEDDING_DIM {
             return Err(ModelError(format!(
-                "encoder output has {} values, expected {n}x{len}x{EMBEDDING_DIM}",
+                "encoder output has {} values, expected {len}x{EMBEDDING_DIM}",
                 hidden.len()
             )));
         }
-        let mut pooled = vec![0f32; n * EMBEDDING_DIM];
-        for (row, out) in pooled.chunks_exact_mut(EMBEDDING_DIM).enumerate() {
-            let tokens = &hidden[row * len * EMBEDDING_DIM..(row + 1) * len * EMBEDDING_DIM];
-            let weights = &mask[row * len..(row + 1) * len];
-            mean_pool_normalise(tokens, weights, out);
-        }
+        let mut pooled = vec![0f32; EMBEDDING_DIM];
+        mean_pool_normalise(hidden, &mask, &mut pooled);
         Ok(pooled)
     }
 }
@@ -136,7 +238,9 @@ fn load_tokenizer(json: &[u8]) -> Result<Tokenizer, ModelError> {
     Ok(tokenizer)
 }
 
-fn load_encoder(onnx: &[u8]) -> TractResult<(Plan, Vec<usize>)> {
+/// The graph read once, with both outputs, then cut into one stack per
+/// output. The two share their weights (`Arc`ed constants).
+fn load_stacks(onnx: &[u8]) -> TractResult<(Stack, Stack)> {
     // The file's own value_info names its dims `batch`/`sequence`; we declare
     // ours on the inputs and let tract infer everything else.
     let mut model = tract_onnx::onnx().with_ignore_value_info(true).model_for_read(&mut Cursor::new(onnx))?;
@@ -152,16 +256,31 @@ fn load_encoder(onnx: &[u8]) -> TractResult<(Plan, Vec<usize>)> {
         model.set_input_fact(slot, InferenceFact::dt_shape(i64::datum_type(), tvec![batch.to_dim(), seq.to_dim()]))?;
     }
     ensure!(order.len() == INPUTS.len(), "encoder inputs are not {INPUTS:?}");
-    let mut model = model.into_typed()?;
+    model.select_outputs_by_name([SENTIMENT_OUTPUT, LAST_OUTPUT])?;
+    let mut typed = model.into_typed()?;
     // tract 0.23.9's declutter folds the export's always-true causal term
     // `And([1,1,S,1], mask[B,1,1,S])` into `mask` but leaves the old
     // [B,1,S,S] fact on its consumer; the values are right (they broadcast
     // into the attention scores) but debug builds assert facts at run time.
     // Recomputing the facts once after declutter makes the graph consistent.
-    model.declutter()?;
-    model.refresh_output_facts()?;
-    let plan = model.into_optimized()?.into_runnable()?;
-    Ok((plan, order))
+    typed.declutter()?;
+    typed.refresh_output_facts()?;
+    let cut = |output: usize, capacity: usize| -> TractResult<Stack> {
+        let mut base = typed.clone();
+        let outlet = base.output_outlets()?[output];
+        base.select_output_outlets(&[outlet])?;
+        Ok(Stack {
+            base: base.into_compact()?,
+            batch: batch.clone(),
+            seq: seq.clone(),
+            input_order: order.clone(),
+            plans: Mutex::default(),
+            capacity,
+        })
+    };
+    // Sentiment texts use every bucket; the skill model's contexts and
+    // document pieces a few (45 MB each).
+    Ok((cut(0, SEQ_BUCKETS.len())?, cut(1, 4)?))
 }
 
 #[cfg(test)]
@@ -182,5 +301,11 @@ mod tests {
         let mut out = [1.0; 2];
         mean_pool_normalise(&[1.0, 2.0], &[0], &mut out);
         assert_eq!(out, [0.0, 0.0]);
+    }
+
+    #[test]
+    fn sequences_fall_in_few_buckets() {
+        let buckets: Vec<usize> = [0, 1, 16, 17, 64, 65, 128, 129, 200, 256].into_iter().map(seq_bucket).collect();
+        assert_eq!(buckets, [16, 16, 16, 24, 64, 96, 128, 192, 256, 256]);
     }
 }

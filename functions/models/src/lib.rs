@@ -2,8 +2,9 @@
 //!
 //! [`SentimentModel`] is the sentiment classifier behind
 //! [`ferry_core::SentimentClassifier`]: all-MiniLM-L6-v2 sentence embeddings
-//! (384-d, mean-pooled, L2-normalised) plus the four VADER polarity scores go
-//! through a small ONNX head that gives negative / neutral / positive logits.
+//! of its layer 3 ([`SENTIMENT_OUTPUT`]: 384-d, mean-pooled, L2-normalised)
+//! plus the four VADER polarity scores go through a small ONNX head that
+//! gives negative / neutral / positive logits.
 //!
 //! [`SkillModel`] is a port of the PyPI package skill-extractor 0.2.0: a
 //! gazetteer proposes skill mentions, and a small classifier over the MiniLM
@@ -15,8 +16,9 @@
 //! Everything heavy (tokenizer parsing, ONNX decoding, tract optimisation)
 //! happens once in a constructor; both models are `Send + Sync` and meant
 //! to be built once per process and shared (e.g. in an `Arc` or a `OnceLock`).
-//! Inference is synchronous, CPU-bound and single-threaded: run it on a
-//! blocking thread.
+//! Inference is synchronous and CPU-bound: run it on a blocking thread. The
+//! sub-batches of one call run on rayon's pool, so a large call uses every
+//! core.
 
 mod assets;
 mod encoder;
@@ -33,11 +35,11 @@ pub use assets::{
     ENCODER_FILE, GAZETTEER_FILE, HEAD_FILE, ModelAssets, SKILL_MLP_FILE, SKILLS_DIR, SkillAssets, TOKENIZER_FILE,
     default_assets_dir,
 };
-pub use encoder::{EMBEDDING_DIM, MAX_BATCH, MAX_TOKENS};
+pub use encoder::{EMBEDDING_DIM, LAST_OUTPUT, MAX_BATCH, MAX_TOKENS, SENTIMENT_OUTPUT};
 pub use skills::{Candidate, SKILL_MODEL_ID, SKILL_THRESHOLD, SkillMention, SkillModel, skill_set};
 pub use vader::vader_features;
 
-use encoder::Encoder;
+use encoder::{Encoder, Layer};
 use head::Head;
 
 /// Identifier reported by [`SentimentClassifier::describe`].
@@ -101,12 +103,12 @@ impl SentimentModel {
         (Arc::clone(&self.encoder), &self.encoder_sha256)
     }
 
-    /// Sentence embeddings: one L2-normalised [`EMBEDDING_DIM`]-d vector per
-    /// text, in input order. Texts longer than [`MAX_TOKENS`] tokens are
-    /// truncated.
+    /// Sentence embeddings (the encoder's last layer, [`LAST_OUTPUT`]): one
+    /// L2-normalised [`EMBEDDING_DIM`]-d vector per text, in input order.
+    /// Texts longer than [`MAX_TOKENS`] tokens are truncated.
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, ModelError> {
         let mut out = vec![Vec::new(); texts.len()];
-        self.encoder.embed_batched(texts, |indices, embeddings| {
+        self.encoder.embed_batched(texts, Layer::Last, |indices, embeddings| {
             for (&i, e) in indices.iter().zip(embeddings.chunks_exact(EMBEDDING_DIM)) {
                 out[i] = e.to_vec();
             }
@@ -119,7 +121,7 @@ impl SentimentModel {
 impl SentimentClassifier for SentimentModel {
     fn classify(&self, texts: &[&str]) -> Result<Vec<SentimentScores>, ModelError> {
         let mut out = vec![None; texts.len()];
-        self.encoder.embed_batched(texts, |indices, embeddings| {
+        self.encoder.embed_batched(texts, Layer::Sentiment, |indices, embeddings| {
             let mut features = Vec::with_capacity(indices.len() * head::FEATURES);
             for (&i, e) in indices.iter().zip(embeddings.chunks_exact(EMBEDDING_DIM)) {
                 features.extend_from_slice(e);

@@ -37,7 +37,7 @@ use ferry_core::ModelError;
 
 use crate::SentimentModel;
 use crate::assets::{self, SkillAssets};
-use crate::encoder::{EMBEDDING_DIM, Encoder};
+use crate::encoder::{EMBEDDING_DIM, Encoder, Layer};
 use gazetteer::{Gazetteer, Hit};
 use mlp::{Mlp, sigmoid};
 use pystr::{Lowered, py_split, word_counts_at};
@@ -235,7 +235,7 @@ impl SkillModel {
             })
             .collect();
         let mut rows = vec![0f32; unique.len() * EMBEDDING_DIM];
-        self.encoder.embed_batched(&unique, |indices, embeddings| {
+        self.encoder.embed_batched(&unique, Layer::Last, |indices, embeddings| {
             for (&i, e) in indices.iter().zip(embeddings.chunks_exact(EMBEDDING_DIM)) {
                 rows[i * EMBEDDING_DIM..(i + 1) * EMBEDDING_DIM].copy_from_slice(e);
             }
