@@ -4,7 +4,7 @@ use crate::AppState;
 use crate::bounded::{MAX_INPUTS_PARSED, Metadata, Texts};
 use crate::extract::{Json, Reader, Writer};
 use crate::problem::Problem;
-use crate::wait::{preferred_wait, until_final};
+use crate::wait::preferred_wait;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -287,7 +287,9 @@ pub async fn sentiment(
     let wait =
         preferred_wait(header_str(&headers, "prefer"), state.limits.max_wait).unwrap_or(state.limits.sentiment_wait);
     let id = job.id;
-    let job = until_final(state.store.as_ref(), &job.owner, job.id, wait)
+    let job = state
+        .store
+        .wait_for_final(&job.owner, job.id, wait)
         .await
         .map_err(|e| Problem::from(e).about(id))?
         .unwrap_or(job);
@@ -320,7 +322,7 @@ pub async fn get(
     let wait = preferred_wait(header_str(&headers, "prefer"), state.limits.max_wait);
     let job = match wait {
         Some(wait) if !job.status.is_terminal() => {
-            until_final(state.store.as_ref(), &caller.subject, job.id, wait).await?.unwrap_or(job)
+            state.store.wait_for_final(&caller.subject, job.id, wait).await?.unwrap_or(job)
         }
         _ => job,
     };
@@ -564,7 +566,7 @@ async fn submit(
 async fn respond_after(state: &AppState, job: Job, wait: Option<Duration>) -> Result<Response, Problem> {
     let job = match wait {
         Some(wait) if !job.status.is_terminal() => {
-            until_final(state.store.as_ref(), &job.owner, job.id, wait).await?.unwrap_or(job)
+            state.store.wait_for_final(&job.owner, job.id, wait).await?.unwrap_or(job)
         }
         _ => job,
     };

@@ -1,10 +1,7 @@
 //! `Prefer: wait=N` (RFC 7240): hold the response until the job is final or N
-//! seconds pass. Polls the store with a growing interval, which works the same
-//! on SQLite and DynamoDB.
+//! seconds pass ([`ferry_core::JobStore::wait_for_final`]).
 
-use ferry_core::{Job, JobId, JobStore, StoreError};
 use std::time::Duration;
-use tokio::time::Instant;
 
 /// The wait a `Prefer` header asks for, capped at `max`.
 pub fn preferred_wait(prefer: Option<&str>, max: Duration) -> Option<Duration> {
@@ -19,27 +16,6 @@ pub fn preferred_wait(prefer: Option<&str>, max: Duration) -> Option<Duration> {
         // `Duration`, whose constructors panic on overflow.
         (secs >= 0.0).then(|| Duration::try_from_secs_f64(secs.min(max.as_secs_f64())).unwrap_or(max))
     })
-}
-
-/// Reads the job until it is final or `wait` has passed; returns it as last seen.
-pub async fn until_final(
-    store: &dyn JobStore,
-    owner: &str,
-    id: JobId,
-    wait: Duration,
-) -> Result<Option<Job>, StoreError> {
-    let deadline = Instant::now() + wait;
-    let mut interval = Duration::from_millis(10);
-    loop {
-        let job = store.get_job(owner, id).await?;
-        let final_or_gone = job.as_ref().is_none_or(|j| j.status.is_terminal());
-        let now = Instant::now();
-        if final_or_gone || now >= deadline {
-            return Ok(job);
-        }
-        tokio::time::sleep(interval.min(deadline - now)).await;
-        interval = (interval * 3 / 2).min(Duration::from_millis(250));
-    }
 }
 
 #[cfg(test)]

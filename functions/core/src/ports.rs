@@ -129,6 +129,14 @@ pub trait JobStore: Send + Sync + 'static {
     /// Returns the job as it stands; `None` when the owner has no such job.
     async fn cancel_job(&self, owner: &str, id: JobId, reason: &str) -> Result<Option<Job>, StoreError>;
 
+    /// The job once it is final (or gone), else as it stands after `wait`.
+    /// By default the store is read at a growing interval (10 ms up to
+    /// 250 ms); a store that sees jobs end (SQLite, beside its worker in
+    /// `ferry serve`) wakes the waiter when it happens instead.
+    async fn wait_for_final(&self, owner: &str, id: JobId, wait: Duration) -> Result<Option<Job>, StoreError> {
+        poll_until_final(self, owner, id, wait).await
+    }
+
     /// Up to `limit` jobs whose recovery was due at or before `before`
     /// (see [`Job::recovery_due`]), any owner, oldest first where the store
     /// can order them.
@@ -144,6 +152,27 @@ pub trait JobStore: Send + Sync + 'static {
         expect: Option<OffsetDateTime>,
         next: Option<OffsetDateTime>,
     ) -> Result<bool, StoreError>;
+}
+
+/// [`JobStore::wait_for_final`] by reading the job at a growing interval.
+pub async fn poll_until_final<S: JobStore + ?Sized>(
+    store: &S,
+    owner: &str,
+    id: JobId,
+    wait: Duration,
+) -> Result<Option<Job>, StoreError> {
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut interval = Duration::from_millis(10);
+    loop {
+        let job = store.get_job(owner, id).await?;
+        let final_or_gone = job.as_ref().is_none_or(|j| j.status.is_terminal());
+        let now = tokio::time::Instant::now();
+        if final_or_gone || now >= deadline {
+            return Ok(job);
+        }
+        tokio::time::sleep(interval.min(deadline - now)).await;
+        interval = (interval * 3 / 2).min(Duration::from_millis(250));
+    }
 }
 
 #[async_trait]

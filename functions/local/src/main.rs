@@ -70,8 +70,9 @@ struct ServeArgs {
     /// With `--backend aws`: the webhook attempts' own queue (default: the jobs queue).
     #[arg(long, env = "FERRY_WEBHOOK_QUEUE_URL")]
     webhook_queue_url: Option<String>,
-    /// Worker loops running the model; 0 runs the API only (jobs stay queued).
-    #[arg(long, env = "FERRY_WORKERS", default_value_t = 1)]
+    /// Worker loops running the model (default: one per core); 0 runs the
+    /// API only (jobs stay queued).
+    #[arg(long, env = "FERRY_WORKERS", default_value_t = default_workers())]
     workers: usize,
     /// Seconds a client has to send a request's headers, from the moment
     /// the server waits for them.
@@ -191,6 +192,12 @@ fn recovery() -> anyhow::Result<Recovery> {
     let defaults = Recovery::default();
     let every = secs("FERRY_RECOVERY_EVERY_SECS", defaults.every)?.max(Duration::from_secs(1));
     Ok(Recovery { grace: secs("FERRY_RECOVERY_GRACE_SECS", defaults.grace)?, every })
+}
+
+/// One worker loop per core: each runs a batch through the model while the
+/// other receives and records the next.
+fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
 }
 
 fn block_on(command: impl std::future::Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {

@@ -10,19 +10,57 @@ use ferry_core::{
     Task, TaskMessage, WebhookState, WebhookStatus,
 };
 use rusqlite::{OptionalExtension, Row, Transaction, params};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use tokio::sync::Notify;
 
 pub struct SqliteStore {
     db: Db,
     /// Retention of jobs an upstream message creates (the API sets its own).
     retention: Duration,
+    /// Requests waiting for jobs to end, woken by the write that ends them.
+    waiting: Arc<Waiting>,
 }
+
+/// Who waits for which job: the worker and the API share this store in
+/// `ferry serve`, so the write that ends a job wakes its waiters at once.
+#[derive(Default)]
+struct Waiting {
+    jobs: Mutex<HashMap<JobId, Arc<Notify>>>,
+}
+
+impl Waiting {
+    fn watch(&self, id: JobId) -> Arc<Notify> {
+        Arc::clone(self.jobs.lock().unwrap_or_else(|p| p.into_inner()).entry(id).or_default())
+    }
+
+    /// The job may have ended: wake whoever waits for it.
+    fn ended(&self, id: JobId) {
+        if let Some(notify) = self.jobs.lock().unwrap_or_else(|p| p.into_inner()).remove(&id) {
+            notify.notify_waiters();
+        }
+    }
+
+    /// A waiter left: forget the job if nobody else waits for it.
+    fn leave(&self, id: JobId, notify: Arc<Notify>) {
+        let mut jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
+        // Held by the map and by `notify` only.
+        if jobs.get(&id).is_some_and(|n| Arc::ptr_eq(n, &notify)) && Arc::strong_count(&notify) == 2 {
+            jobs.remove(&id);
+        }
+    }
+}
+
+/// Longest sleep between reads while waiting: a job ended by another
+/// process on the same file (`ferry dlq redrive`) is still seen.
+const WAIT_RECHECK: Duration = Duration::from_millis(500);
 
 impl SqliteStore {
     pub fn new(db: Db) -> Self {
-        SqliteStore { db, retention: DEFAULT_RETENTION }
+        SqliteStore { db, retention: DEFAULT_RETENTION, waiting: Arc::default() }
     }
 
     pub fn with_retention(mut self, retention: Duration) -> Self {
@@ -291,6 +329,11 @@ impl JobStore for SqliteStore {
                 Ok(Recorded { counted: inserted == 1, job })
             })
             .await
+            .inspect(|recorded| {
+                if let Some(job) = recorded.job.as_ref().filter(|j| j.status.is_terminal()) {
+                    self.waiting.ended(job.id);
+                }
+            })
     }
 
     async fn set_split(&self, id: JobId, total: u32, chunks: u32) -> Result<bool, StoreError> {
@@ -396,8 +439,11 @@ impl JobStore for SqliteStore {
     }
 
     async fn fail_job(&self, id: JobId, reason: &str) -> Result<(), StoreError> {
+        let waiting = Arc::clone(&self.waiting);
+        let job = id;
         let (id, reason) = (id.to_string(), reason.to_owned());
-        self.db
+        let failed = self
+            .db
             .call(move |conn| {
                 conn.execute(
                     &format!(
@@ -407,7 +453,9 @@ impl JobStore for SqliteStore {
                 )
             })
             .await
-            .map(drop)
+            .map(drop);
+        waiting.ended(job);
+        failed
     }
 
     async fn list_jobs(
@@ -450,6 +498,33 @@ impl JobStore for SqliteStore {
                 Ok(job)
             })
             .await
+            .inspect(|job| {
+                if let Some(job) = job {
+                    self.waiting.ended(job.id);
+                }
+            })
+    }
+
+    async fn wait_for_final(&self, owner: &str, id: JobId, wait: Duration) -> Result<Option<Job>, StoreError> {
+        let deadline = tokio::time::Instant::now() + wait;
+        let notify = self.waiting.watch(id);
+        let outcome = loop {
+            // Armed before the read, so an end between the two is not missed.
+            let ended = notify.notified();
+            tokio::pin!(ended);
+            ended.as_mut().enable();
+            let job = match self.get_job(owner, id).await {
+                Ok(job) => job,
+                Err(e) => break Err(e),
+            };
+            let now = tokio::time::Instant::now();
+            if job.as_ref().is_none_or(|j| j.status.is_terminal()) || now >= deadline {
+                break Ok(job);
+            }
+            let _ = tokio::time::timeout(WAIT_RECHECK.min(deadline - now), ended).await;
+        };
+        self.waiting.leave(id, notify);
+        outcome
     }
 }
 
