@@ -386,3 +386,31 @@ async fn bad_form_uploads_are_problems_and_store_nothing() {
         assert_eq!(stored(&app, "alice", &id).await, None, "{what}: nothing stored");
     }
 }
+
+#[tokio::test]
+async fn a_sentiment_job_given_a_resume_says_it_expected_jsonl() {
+    let mut app = app();
+    app.start_worker();
+    let pdf = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/resumes/r01-daniel-okafor.pdf")).unwrap();
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    // Detected by content: the PNG is declared a PDF, as a renamed file would be.
+    for (bytes, named) in [(pdf, "is a PDF"), (png, "is a PNG image")] {
+        let doc = grant(&app, "alice", "application/pdf", bytes.len()).await;
+        assert_eq!(put_as_told(&app, &doc, bytes).await.0, StatusCode::OK);
+        let body = json!({"task": "sentiment", "document_id": doc["document_id"]});
+        let (status, job) = app.send("POST", "/v1/jobs", Some("alice"), Some(body)).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+        let path = format!("/v1/jobs/{}", job["id"].as_str().unwrap());
+        let mut job = Value::Null;
+        for _ in 0..100 {
+            job = app.send("GET", &path, Some("alice"), None).await.1;
+            if job["status"] == "failed" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(job["status"], "failed", "{job}");
+        let error = job["error"].as_str().unwrap();
+        assert!(error.contains("JSONL") && error.contains(named) && error.contains("resume-match"), "{error}");
+    }
+}

@@ -318,3 +318,32 @@ fn recursion_is_shallow() {
     assert!(text.starts_with("Level 0\nLevel 1"), "{text}");
     assert!(text.contains("Level 7") && !text.contains("Level 8"), "forms stop 8 deep: {text}");
 }
+
+#[test]
+fn a_pdf_cut_short_is_called_damaged_not_a_scan() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/");
+    // Each fixture PDF cut to its first 600 / 1,200 / 2,400 bytes: what survives is
+    // read, or it is called cut short; never "no text layer (a scanned image?)".
+    let mut cut_short = 0;
+    for entry in std::fs::read_dir(format!("{dir}resumes")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "pdf") {
+            continue;
+        }
+        let whole = std::fs::read(&path).unwrap();
+        for len in [600, 1200, 2400] {
+            match extract(&whole[..len.min(whole.len() - 1)], &Limits::default()) {
+                Ok(document) => assert!(!document.text.trim().is_empty()),
+                Err(e) => {
+                    assert!(matches!(e, ExtractError::Corrupt { format: Format::Pdf, .. }), "{path:?} {len}: {e:?}");
+                    assert!(e.to_string().contains("cut short"), "{path:?} {len}: {e}");
+                    cut_short += 1;
+                }
+            }
+        }
+    }
+    assert!(cut_short > 0, "no truncation gave nothing to read");
+    // A whole file that draws no text at all is still the scan case.
+    let image_only = std::fs::read(format!("{dir}hostile/image_only.pdf")).unwrap();
+    assert_eq!(extract(&image_only, &Limits::default()).unwrap_err(), ExtractError::NoTextLayer);
+}

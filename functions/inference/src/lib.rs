@@ -319,6 +319,9 @@ impl Worker {
             Err(BlobError::Unavailable(e)) => return Outcome::Retry(e),
             Err(e) => return self.poison_job(job.id, &e.to_string()).await,
         };
+        if let Some(reason) = not_jsonl(&bytes) {
+            return self.poison_job(job.id, &reason).await;
+        }
         let texts = match parse_jsonl(&bytes, self.limits.max_inputs, self.limits.max_text_bytes) {
             Ok(texts) => texts,
             Err(reason) => return self.poison_job(job.id, &reason).await,
@@ -639,6 +642,23 @@ fn sentiment_results(
 
 fn retry(e: StoreError) -> Outcome {
     Outcome::Retry(e.to_string())
+}
+
+/// Why a sentiment job's document cannot be its JSONL, when it is plainly
+/// something else (a resume sent to the wrong task, an image): said in those
+/// terms, rather than as the UTF-8 or JSON error the bytes would give.
+fn not_jsonl(bytes: &[u8]) -> Option<String> {
+    use ferry_documents::{ExtractError, Format};
+    let what = match ferry_documents::detect_format(bytes, &ferry_documents::Limits::default()) {
+        Ok(Format::Pdf) => "a PDF",
+        Ok(Format::Docx) => "a DOCX document (or another zip archive)",
+        Err(ExtractError::Unsupported(what)) => what,
+        _ => return None,
+    };
+    Some(format!(
+        "a sentiment job reads a JSONL document (one JSON string or {{\"text\": …}} per line), \
+         and this document is {what}; to match a resume, create a \"resume-match\" job"
+    ))
 }
 
 /// Recognises an S3 event notification (or the `s3:TestEvent` S3 sends when

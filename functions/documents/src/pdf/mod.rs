@@ -35,19 +35,28 @@ use object::PdfError;
 
 /// The text (pages separated by a blank line) and the number of pages.
 pub(crate) fn extract(bytes: &[u8], budget: &Budget) -> Result<(String, u32), ExtractError> {
-    let file = PdfFile::open(bytes, budget)?;
+    let file = PdfFile::open(bytes, budget).map_err(|e| match e {
+        ExtractError::Corrupt { .. } if !ends_with_eof_marker(bytes) => cut_short(),
+        e => e,
+    })?;
     let pages = match pages::collect(&file, budget.limits.max_pages) {
         Ok(pages) if !pages.is_empty() => pages,
+        Ok(_) if !ends_with_eof_marker(bytes) => return Err(cut_short()),
         Ok(_) => return Err(ExtractError::corrupt(Format::Pdf, "no pages")),
+        Err(PdfError::Malformed(_)) if !ends_with_eof_marker(bytes) => return Err(cut_short()),
         Err(PdfError::Malformed(reason)) => return Err(ExtractError::corrupt(Format::Pdf, reason)),
         Err(PdfError::Fatal(e)) => return Err(e),
     };
     let mut fonts = FontCache::default();
     let mut text = String::new();
     let mut glyphs = 0usize;
+    let mut damaged = 0usize;
     for page in &pages {
         budget.check_time()?;
-        let (page_text, page_glyphs) = page_text(&file, &mut fonts, page)?;
+        let Some((page_text, page_glyphs)) = page_text(&file, &mut fonts, page)? else {
+            damaged += 1;
+            continue;
+        };
         glyphs += page_glyphs;
         if !page_text.is_empty() {
             if !text.is_empty() {
@@ -58,15 +67,44 @@ pub(crate) fn extract(bytes: &[u8], budget: &Budget) -> Result<(String, u32), Ex
         }
     }
     if text.trim().is_empty() {
-        return Err(if glyphs > 0 { ExtractError::Undecodable } else { ExtractError::NoTextLayer });
+        return Err(nothing_read(bytes, glyphs, damaged));
     }
     Ok((text, u32::try_from(pages.len()).unwrap_or(u32::MAX)))
 }
 
-/// One page's text and how many character codes it showed; a damaged page is empty.
-fn page_text(file: &PdfFile, fonts: &mut FontCache, page: &pages::Page) -> Result<(String, usize), ExtractError> {
+/// Why a PDF gave no text: fonts without Unicode, a file cut short or with
+/// unreadable pages (not a scan: "needs OCR" would send people the wrong
+/// way), or no text drawn at all.
+fn nothing_read(bytes: &[u8], glyphs: usize, damaged_pages: usize) -> ExtractError {
+    if glyphs > 0 {
+        ExtractError::Undecodable
+    } else if !ends_with_eof_marker(bytes) {
+        cut_short()
+    } else if damaged_pages > 0 {
+        ExtractError::corrupt(Format::Pdf, "the content of its pages cannot be read")
+    } else {
+        ExtractError::NoTextLayer
+    }
+}
+
+fn cut_short() -> ExtractError {
+    ExtractError::corrupt(Format::Pdf, "it is cut short: it has no end-of-file marker; upload the whole file")
+}
+
+/// `%%EOF` within the last 1024 bytes, where readers look for it.
+fn ends_with_eof_marker(bytes: &[u8]) -> bool {
+    bytes[bytes.len().saturating_sub(1024)..].windows(5).any(|w| w == b"%%EOF")
+}
+
+/// One page's text and how many character codes it showed; `None` for a
+/// page whose content cannot be read.
+fn page_text(
+    file: &PdfFile,
+    fonts: &mut FontCache,
+    page: &pages::Page,
+) -> Result<Option<(String, usize)>, ExtractError> {
     let read = fatal_or(content::read_page(file, fonts, page).map(Some), None)?;
-    let Some(mut page_text) = read else { return Ok((String::new(), 0)) };
+    let Some(mut page_text) = read else { return Ok(None) };
     if let Some(dict) = page.dict.as_dict() {
         fatal_or(annotations::add_link_targets(file, dict, &mut page_text.runs), ())?;
     }
@@ -81,7 +119,7 @@ fn page_text(file: &PdfFile, fonts: &mut FontCache, page: &pages::Page) -> Resul
             _ => cleaned.push(clean_line),
         }
     }
-    Ok((clean::join_lines(cleaned.iter().map(String::as_str)), page_text.glyphs))
+    Ok(Some((clean::join_lines(cleaned.iter().map(String::as_str)), page_text.glyphs)))
 }
 
 /// A line wrapped at a hyphen inside a word (`linkedin.com/in/priya-raman-` | `example`):
