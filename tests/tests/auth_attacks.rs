@@ -384,8 +384,14 @@ async fn each_caller_has_a_rate_limit() {
             std::num::NonZeroU32::new(3).unwrap(),
         )));
     });
-    for _ in 0..3 {
-        assert_eq!(app.send("GET", "/v1/models", Some("alice"), None).await.0, StatusCode::OK);
+    // Each answer says how much of the burst of 3 (refilled in 3 s) is left.
+    for left in [2, 1, 0] {
+        let (status, headers, _) =
+            app.call(ferry_tests::request("GET", "/v1/models", Some(&app.token("alice")), None)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers["ratelimit-policy"], "\"per-caller\";q=3;w=3");
+        let state = headers["ratelimit"].to_str().unwrap();
+        assert!(state.starts_with(&format!("\"per-caller\";r={left};t=")), "{state}");
     }
     let (status, headers, body) =
         app.call(ferry_tests::request("GET", "/v1/models", Some(&app.token("alice")), None)).await;
@@ -393,6 +399,7 @@ async fn each_caller_has_a_rate_limit() {
     assert_eq!(body["type"], "urn:ferry:problem:rate-limited");
     let retry_after: u64 = headers[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
     assert!((1..=2).contains(&retry_after), "{retry_after}");
+    assert!(headers["ratelimit"].to_str().unwrap().starts_with("\"per-caller\";r=0;"), "{headers:?}");
     // Someone else is not held back by alice.
     assert_eq!(app.send("GET", "/v1/models", Some("bob"), None).await.0, StatusCode::OK);
 }

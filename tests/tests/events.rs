@@ -22,11 +22,15 @@ fn app() -> TestApp {
 /// Parses an API Gateway event the way lambda_http does in Lambda and hands
 /// the request to the router.
 async fn invoke(app: &TestApp, event: &str) -> (StatusCode, serde_json::Value) {
+    let (status, _, json) = invoke_with_headers(app, event).await;
+    (status, json)
+}
+
+async fn invoke_with_headers(app: &TestApp, event: &str) -> (StatusCode, axum::http::HeaderMap, serde_json::Value) {
     let request = lambda_http::request::from_str(event).expect("a valid API Gateway event");
     let (parts, body) = request.into_parts();
     let request = axum::http::Request::from_parts(parts, Body::from(body.to_vec()));
-    let (status, _, json) = app.call(request).await;
-    (status, json)
+    app.call(request).await
 }
 
 #[tokio::test]
@@ -39,13 +43,17 @@ async fn api_events_route_through_the_router() {
     let (status, body) = invoke(&app, include_str!("../../events/api-sentiment.json")).await;
     assert_eq!(status, StatusCode::ACCEPTED, "no worker runs here, so the wait ends in 202: {body}");
 
-    let (status, body) = invoke(&app, include_str!("../../events/api-get-job.json")).await;
+    let (status, headers, body) = invoke_with_headers(&app, include_str!("../../events/api-get-job.json")).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     assert_eq!(body["type"], "urn:ferry:problem:not-found");
+    // API Gateway's own request id names the request, in the problem and the header.
+    assert_eq!(body["request_id"], "Vb3kThNyoAMEJbQ=", "{body}");
+    assert_eq!(headers["x-request-id"], "Vb3kThNyoAMEJbQ=");
 
     // The same router behind a Lambda function URL: the queued job is listed.
-    let (status, body) = invoke(&app, include_str!("../../events/url-list-jobs.json")).await;
+    let (status, headers, body) = invoke_with_headers(&app, include_str!("../../events/url-list-jobs.json")).await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(headers["x-request-id"], "c0ffee00-1b2c-4d3e-8f40-5a6b7c8d9e0f");
     let listed: Vec<&Value> = body["jobs"].as_array().unwrap().iter().map(|j| &j["id"]).collect();
     assert!(listed.contains(&&job["id"]), "{body}");
 

@@ -304,3 +304,34 @@ async fn jobs_are_listed_newest_first_and_can_be_canceled() {
     let (status, _) = app.send("GET", "/v1/jobs?limit=0", Some("alice"), None).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn every_answer_names_its_request() {
+    let app = TestApp::new(Limits::default());
+    let token = app.token("alice");
+    let with_id = |id: &str| {
+        let mut req = request("GET", "/v1/jobs/nope", Some(&token), None);
+        req.headers_mut().insert("x-request-id", id.parse().unwrap());
+        req
+    };
+    // A well-formed id the client sent is echoed, in the header and the problem.
+    let (status, headers, body) = app.call(with_id("client-42.a:b_c")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(headers["x-request-id"], "client-42.a:b_c");
+    assert_eq!(body["request_id"], "client-42.a:b_c");
+    // Anything else is replaced by an id of Ferry's own, different each time.
+    let mut seen = std::collections::HashSet::new();
+    for sent in ["has space", "semi;colon", &"x".repeat(129)] {
+        let (_, headers, body) = app.call(with_id(sent)).await;
+        let id = headers["x-request-id"].to_str().unwrap().to_owned();
+        assert_ne!(id, sent);
+        assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id}");
+        assert_eq!(body["request_id"], id.as_str());
+        assert!(seen.insert(id));
+    }
+    // Successes carry one too; their bodies are left as they are.
+    let (status, headers, body) = app.call(request("GET", "/v1/models", Some(&token), None)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(uuid::Uuid::parse_str(headers["x-request-id"].to_str().unwrap()).is_ok());
+    assert!(body.get("request_id").is_none());
+}

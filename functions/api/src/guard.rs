@@ -138,8 +138,16 @@ pub fn cors(origins: &[String]) -> Option<CorsLayer> {
                 HeaderName::from_static("idempotency-key"),
                 HeaderName::from_static("prefer"),
                 HeaderName::from_static("x-api-key"),
+                crate::context::REQUEST_ID,
             ])
-            .expose_headers([header::LOCATION, header::RETRY_AFTER, HeaderName::from_static("idempotent-replayed")])
+            .expose_headers([
+                header::LOCATION,
+                header::RETRY_AFTER,
+                HeaderName::from_static("idempotent-replayed"),
+                crate::context::REQUEST_ID,
+                crate::context::RATELIMIT,
+                crate::context::RATELIMIT_POLICY,
+            ])
             .max_age(Duration::from_secs(600)),
     )
 }

@@ -3,6 +3,7 @@
 
 mod bounded;
 pub mod config;
+pub mod context;
 mod documents;
 mod extract;
 pub mod guard;
@@ -123,7 +124,9 @@ pub fn router(state: AppState) -> Router {
         Some(cors) => router.layer(cors),
         None => router,
     };
-    guard::security_headers(router).layer(TraceLayer::new_for_http().make_span_with(request_span))
+    guard::security_headers(router)
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(axum::middleware::from_fn(context::middleware))
 }
 
 use axum::response::IntoResponse;
@@ -132,11 +135,12 @@ async fn healthz() -> impl IntoResponse {
     axum::Json(serde_json::json!({"status": "ok"}))
 }
 
-/// The span on every line logged for a request: method and path (which holds
-/// the job id). Never headers (credentials) nor the query string (someone
-/// will put a token there).
+/// The span on every line logged for a request: its id, method and path
+/// (which holds the job id). Never headers (credentials) nor the query
+/// string (someone will put a token there).
 fn request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
-    tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
+    let id = request.extensions().get::<context::RequestId>().map_or("", |id| id.0.as_str());
+    tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path())
 }
 
 async fn not_found() -> Problem {

@@ -68,11 +68,21 @@ impl Problem {
     }
 }
 
+/// A problem as sent: with the id of the request it answers.
+#[derive(Serialize)]
+struct Sent<'a> {
+    #[serde(flatten)]
+    problem: &'a Problem,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<String>,
+}
+
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let unauthorized = status == StatusCode::UNAUTHORIZED;
-        let body = serde_json::to_vec(&self).expect("problems always serialise");
+        let body = Sent { problem: &self, request_id: crate::context::request_id() };
+        let body = serde_json::to_vec(&body).expect("problems always serialise");
         let mut response = (status, body).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
