@@ -137,6 +137,11 @@ impl OwnedAssets {
     pub(crate) fn as_assets(&self) -> ModelAssets<'_> {
         ModelAssets { tokenizer: &self.tokenizer, encoder: &self.encoder, head: &self.head }
     }
+
+    /// The tokenizer and the head, dropping the encoder file's bytes.
+    pub(crate) fn into_small_files(self) -> (Vec<u8>, Vec<u8>) {
+        (self.tokenizer, self.head)
+    }
 }
 
 fn read(dir: &Path, name: &str) -> Result<Vec<u8>, ModelError> {
