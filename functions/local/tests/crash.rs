@@ -245,12 +245,14 @@ fn the_same_crashes_on_the_aws_emulator() {
     eprintln!("AWS emulator crash points: {outcomes:?}");
     common::delete_queue(&runtime, &queue_url);
 
-    // A queue of its own: the cases above leave copies of messages behind
-    // (queued again by recovery, at least once), which a loaded machine
-    // would otherwise work through before this job's webhook.
-    let Some(queue_url) = common::emulator_queue(&runtime, "crash-webhook") else { return };
+    // Webhook attempts on their own queue, as the template deploys them:
+    // recovery also re-queues jobs other tests left in the shared emulator
+    // table, which would otherwise be worked through before this webhook.
+    let Some(queue_url) = common::emulator_queue(&runtime, "crash-jobs") else { return };
+    let Some(webhook_queue_url) = common::emulator_queue(&runtime, "crash-webhooks") else { return };
     let mut env: Vec<(&str, &str)> = FAST_RECOVERY.to_vec();
     env.push(("FERRY_QUEUE_URL", &queue_url));
+    env.push(("FERRY_WEBHOOK_QUEUE_URL", &webhook_queue_url));
     env.extend(LOOPBACK_WEBHOOKS);
     let receiver = Receiver::start(vec![200], Duration::ZERO);
     let dir = tempfile::tempdir().unwrap();
@@ -263,4 +265,5 @@ fn the_same_crashes_on_the_aws_emulator() {
     delivered_webhook(&server, &alice, &receiver);
     drop(server);
     common::delete_queue(&runtime, &queue_url);
+    common::delete_queue(&runtime, &webhook_queue_url);
 }
