@@ -335,3 +335,20 @@ async fn every_answer_names_its_request() {
     assert!(uuid::Uuid::parse_str(headers["x-request-id"].to_str().unwrap()).is_ok());
     assert!(body.get("request_id").is_none());
 }
+
+#[tokio::test]
+async fn malformed_query_strings_are_problems() {
+    let app = TestApp::new(Limits::default());
+    let token = app.token("alice");
+    let (status, _, job) =
+        app.call(request("POST", "/v1/jobs", Some(&token), Some(json!({"task": "sentiment", "input": "good"})))).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let results = format!("/v1/jobs/{}/results?limit=-1", job["id"].as_str().unwrap());
+    for uri in ["/v1/jobs?limit=abc", "/v1/jobs?limit=99999999999", results.as_str()] {
+        let (status, headers, body) = app.call(request("GET", uri, Some(&token), None)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {body}");
+        assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json", "{uri}");
+        assert_eq!(problem_type(&body), "urn:ferry:problem:invalid-query", "{uri}");
+        assert!(body["detail"].as_str().unwrap().contains("limit"), "{uri}: {body}");
+    }
+}

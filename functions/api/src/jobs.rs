@@ -2,10 +2,10 @@
 
 use crate::AppState;
 use crate::bounded::{MAX_INPUTS_PARSED, Metadata, Texts};
-use crate::extract::{Json, Reader, Writer};
+use crate::extract::{Json, Query, Reader, Writer};
 use crate::problem::Problem;
 use crate::wait::preferred_wait;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ferry_core::callback::check_url;
