@@ -91,6 +91,20 @@ fn edit_query(url: &str, name: &str, value: Option<&str>) -> String {
     format!("{path}?{}", params.join("&"))
 }
 
+/// The job as `owner` reads it once it has ended (or after 5 s).
+async fn settled(app: &TestApp, owner: &str, job: &Value) -> Value {
+    let path = format!("/v1/jobs/{}", job["id"].as_str().unwrap());
+    let mut job = Value::Null;
+    for _ in 0..100 {
+        job = app.send("GET", &path, Some(owner), None).await.1;
+        if matches!(job["status"].as_str(), Some("succeeded" | "failed" | "canceled")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    job
+}
+
 fn lines(n: usize) -> Vec<u8> {
     (0..n).map(|i| if i % 2 == 0 { "\"good\"\n" } else { "\"bad!\"\n" }).collect::<String>().into_bytes()
 }
@@ -114,15 +128,7 @@ async fn the_signed_url_takes_the_document_without_a_credential() {
     let (status, job) =
         app.send("POST", "/v1/jobs", Some("alice"), Some(json!({"task": "sentiment", "document_id": id}))).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{job}");
-    let path = format!("/v1/jobs/{}", job["id"].as_str().unwrap());
-    let mut job = Value::Null;
-    for _ in 0..100 {
-        job = app.send("GET", &path, Some("alice"), None).await.1;
-        if job["status"] == "succeeded" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let job = settled(&app, "alice", &job).await;
     assert_eq!(job["status"], "succeeded", "{job}");
     assert_eq!(job["results"][0]["sentiment"], "positive");
     assert_eq!(job["results"][1]["sentiment"], "negative");
@@ -400,15 +406,7 @@ async fn a_sentiment_job_given_a_resume_says_it_expected_jsonl() {
         let body = json!({"task": "sentiment", "document_id": doc["document_id"]});
         let (status, job) = app.send("POST", "/v1/jobs", Some("alice"), Some(body)).await;
         assert_eq!(status, StatusCode::ACCEPTED, "{job}");
-        let path = format!("/v1/jobs/{}", job["id"].as_str().unwrap());
-        let mut job = Value::Null;
-        for _ in 0..100 {
-            job = app.send("GET", &path, Some("alice"), None).await.1;
-            if job["status"] == "failed" {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let job = settled(&app, "alice", &job).await;
         assert_eq!(job["status"], "failed", "{job}");
         let error = job["error"].as_str().unwrap();
         assert!(error.contains("JSONL") && error.contains(named) && error.contains("resume-match"), "{error}");

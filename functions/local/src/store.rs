@@ -439,7 +439,6 @@ impl JobStore for SqliteStore {
     }
 
     async fn fail_job(&self, id: JobId, reason: &str) -> Result<(), StoreError> {
-        let waiting = Arc::clone(&self.waiting);
         let job = id;
         let (id, reason) = (id.to_string(), reason.to_owned());
         let failed = self
@@ -454,7 +453,7 @@ impl JobStore for SqliteStore {
             })
             .await
             .map(drop);
-        waiting.ended(job);
+        self.waiting.ended(job);
         failed
     }
 
