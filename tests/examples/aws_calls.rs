@@ -20,7 +20,7 @@ use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use axum::http::StatusCode;
 use ferry_api::AppState;
 use ferry_aws::{DynamoKeyStore, DynamoStore, S3Blobs, SdkConfig, SqsQueue};
-use ferry_core::{Authenticator, JobStore, TaskQueue};
+use ferry_core::{Authenticator, BlobStore, JobStore, TaskQueue};
 use ferry_inference::Worker;
 use ferry_inference::sqs::handle_event;
 use ferry_tests::{KeywordModel, SECRET, request};
@@ -109,6 +109,7 @@ async fn main() {
     let queue_url = clients.sqs.create_queue().queue_name(name).send().await.unwrap().queue_url().unwrap().to_string();
     let queue = Arc::new(SqsQueue::from_client(clients.sqs.clone(), &queue_url));
     let blobs = S3Blobs::from_client(clients.s3, &bucket);
+    let worker_blobs: Arc<dyn BlobStore> = Arc::new(blobs.clone());
     let store: Arc<dyn JobStore> = Arc::new(DynamoStore::from_clients(clients.dynamodb.clone(), blobs.clone(), &table));
     let auth = Authenticator::hs256(SECRET).unwrap();
     let token = auth.mint("calls-owner", Duration::from_secs(3600)).unwrap();
@@ -119,7 +120,7 @@ async fn main() {
         Arc::new(auth),
         Arc::new(DynamoKeyStore::new(&config, &table)),
     ));
-    let worker = Worker::new(store, Arc::new(KeywordModel), 5);
+    let worker = Worker::new(store, queue.clone(), worker_blobs, Arc::new(KeywordModel), 5);
 
     println!("| texts | messages | phase | calls by operation | total |");
     println!("|---:|---:|---|---|---:|");

@@ -3,6 +3,7 @@
 //! exercise Ferry's plumbing quickly; the real model has its own tests and the
 //! end-to-end test in `functions/local/tests` runs it through `ferry serve`.
 
+pub mod contract;
 pub mod lambda;
 
 use axum::Router;
@@ -165,11 +166,10 @@ impl TestApp {
         state.webhooks = Some(webhooks.clone());
         state.callback_policy = LOOPBACK_CALLBACKS;
         configure(&mut state);
-        let mut worker = Worker::new(Arc::clone(&store), model, MAX_ATTEMPTS)
-            .with_queue(Arc::new(queue.clone()))
-            .with_blobs(Arc::clone(&blobs))
-            .with_webhooks(webhooks.clone(), WebhookSender::new(LOOPBACK_CALLBACKS).unwrap())
-            .with_limits(limits);
+        let mut worker =
+            Worker::new(Arc::clone(&store), Arc::new(queue.clone()), Arc::clone(&blobs), model, MAX_ATTEMPTS)
+                .with_webhooks(webhooks.clone(), WebhookSender::new(LOOPBACK_CALLBACKS).unwrap())
+                .with_limits(limits);
         if let Some(analyzer) = analyzer {
             worker = worker.with_resumes(analyzer);
         }

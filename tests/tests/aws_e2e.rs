@@ -8,7 +8,7 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use axum::http::StatusCode;
 use ferry_api::AppState;
 use ferry_aws::{DynamoKeyStore, DynamoStore, S3Blobs, SqsQueue};
-use ferry_core::{Authenticator, JobStore, TaskQueue};
+use ferry_core::{Authenticator, BlobStore, JobStore, TaskQueue};
 use ferry_inference::Worker;
 use ferry_inference::sqs::handle_event;
 use ferry_tests::{KeywordModel, SECRET, request};
@@ -44,14 +44,15 @@ async fn http_to_sqs_to_lambda_handler_to_dynamodb_and_back() {
     let store: Arc<dyn JobStore> = Arc::new(DynamoStore::new(&config, &table, &bucket));
     let auth = Authenticator::hs256(SECRET).unwrap();
     let token = auth.mint("e2e-owner", Duration::from_secs(600)).unwrap();
+    let blobs: Arc<dyn BlobStore> = Arc::new(S3Blobs::new(&config, &bucket));
     let router = ferry_api::router(AppState::new(
         Arc::clone(&store),
         Arc::clone(&queue) as Arc<dyn TaskQueue>,
-        Arc::new(S3Blobs::new(&config, &bucket)),
+        Arc::clone(&blobs),
         Arc::new(auth),
         Arc::new(DynamoKeyStore::new(&config, &table)),
     ));
-    let worker = Worker::new(Arc::clone(&store), Arc::new(KeywordModel), 5);
+    let worker = Worker::new(Arc::clone(&store), queue.clone(), blobs, Arc::new(KeywordModel), 5);
 
     let inputs: Vec<String> =
         (0..150).map(|i| if i % 3 == 0 { format!("bad {i}") } else { format!("good {i}") }).collect();

@@ -75,9 +75,7 @@ impl Rig {
         );
         state.webhooks = Some(test_webhooks());
         state.callback_policy = LOOPBACK_CALLBACKS;
-        let worker = Worker::new(store, Arc::new(KeywordModel), MAX_ATTEMPTS)
-            .with_queue(queue.clone())
-            .with_blobs(blobs)
+        let worker = Worker::new(store, queue.clone(), blobs, Arc::new(KeywordModel), MAX_ATTEMPTS)
             .with_webhooks(test_webhooks(), WebhookSender::new(LOOPBACK_CALLBACKS).unwrap());
         Some(Rig {
             router: ferry_api::router(state),

@@ -125,8 +125,14 @@ async fn upstream_messages_create_their_job_and_empty_items_fail_alone() {
 async fn only_allowed_upstream_owners_create_jobs_and_api_jobs_still_run() {
     let app = TestApp::new(Limits::default());
     let allowed = ferry_inference::Upstream::Only(["etl".to_string()].into());
-    let worker = ferry_inference::Worker::new(Arc::clone(&app.store), Arc::new(ferry_tests::KeywordModel), 3)
-        .with_upstream(allowed);
+    let worker = ferry_inference::Worker::new(
+        Arc::clone(&app.store),
+        Arc::new(app.queue.clone()),
+        Arc::clone(&app.blobs),
+        Arc::new(ferry_tests::KeywordModel),
+        3,
+    )
+    .with_upstream(allowed);
     let message = |owner: &str, id: ferry_core::JobId| {
         json!({"v": 1, "job_id": id, "owner": owner, "task": "sentiment", "chunk": 0, "items": [{"i": 0, "text": "good"}]})
             .to_string()

@@ -10,8 +10,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ferry_core::callback::check_url;
 use ferry_core::message::{chunk_texts, count_chunks, document_message, resume_message, upload_key};
-use ferry_core::outbox;
-use ferry_core::webhook::notify_if_final;
 use ferry_core::{Created, Idempotency, ItemOutcome, ItemResult, Job, JobDescription, JobId, JobStatus, Limits, Task};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -236,10 +234,10 @@ async fn resume_inputs(state: &AppState, owner: &str, req: &CreateJob) -> Result
                     format!("the job description is {} bytes; at most {}", text.len(), state.limits.max_text_bytes),
                 ));
             }
-            JobDescription { text: Some(text.clone()), key: None }
+            JobDescription::Text(text.clone())
         }
         (None, Some(id)) => match document(state, owner, id).await? {
-            Inputs::Document(key) => JobDescription { text: None, key: Some(key) },
+            Inputs::Document(key) => JobDescription::Key(key),
             _ => unreachable!("document() gives a document"),
         },
         _ => {
@@ -481,7 +479,7 @@ pub async fn cancel(
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
     let id = parse_id(&id)?;
-    let job = state.store.cancel_job(&caller.subject, id, "canceled by the client").await?.ok_or_else(|| no_job(id))?;
+    let job = state.jobs().cancel(&caller.subject, id, "canceled by the client").await?.ok_or_else(|| no_job(id))?;
     if job.status != JobStatus::Canceled {
         let mut problem = Problem::new(
             StatusCode::CONFLICT,
@@ -492,18 +490,7 @@ pub async fn cancel(
         problem.job_id = Some(job.id.to_string());
         return Err(problem);
     }
-    notify(&state, &job).await;
     Ok(axum::Json(view(&job, None)).into_response())
-}
-
-/// Queues a final job's callback. A failure is logged, not returned: the
-/// cancel happened, and a worker that later sees the job queues it then.
-async fn notify(state: &AppState, job: &Job) {
-    if state.webhooks.is_some()
-        && let Err(e) = notify_if_final(state.store.as_ref(), state.queue.as_ref(), job).await
-    {
-        tracing::warn!(job_id = %job.id, error = %e, "could not queue the webhook");
-    }
 }
 
 /// Creates the job with the messages that start it, through the outbox: a
@@ -522,7 +509,6 @@ async fn submit(
         Inputs::Resume(..) => (1, 1),
     };
     let mut job = Job::new(owner, task, total, chunks);
-    job.retain_for(state.limits.retention);
     job.metadata = options.metadata;
     job.callback_url = options.callback_url;
     job.deadline = options.deadline;
@@ -535,15 +521,7 @@ async fn submit(
         Inputs::Resume(key, description) => vec![resume_message(&job, key, description.clone())],
     };
     let queued = messages.len();
-    let created = outbox::create_and_queue(
-        state.store.as_ref(),
-        state.queue.as_ref(),
-        state.blobs.as_ref(),
-        job,
-        messages,
-        options.idempotency.as_ref(),
-    )
-    .await?;
+    let created = state.jobs().create(job, messages, options.idempotency.as_ref()).await?;
     match created {
         Created::New(job) => {
             tracing::info!(job_id = %job.id, items = total, chunks = queued, "job queued");
@@ -676,13 +654,7 @@ fn no_job(id: JobId) -> Problem {
 async fn find(state: &AppState, owner: &str, id: &str) -> Result<Job, Problem> {
     let id = parse_id(id)?;
     let job = state.store.get_job(owner, id).await?.ok_or_else(|| no_job(id))?;
-    if !job.is_overdue(ferry_core::job::now()) {
-        return Ok(job);
-    }
-    let reason = "deadline passed before the job finished";
-    let job = state.store.cancel_job(owner, id, reason).await?.ok_or_else(|| no_job(id))?;
-    notify(state, &job).await;
-    Ok(job)
+    state.jobs().cancel_if_overdue(job).await?.ok_or_else(|| no_job(id))
 }
 
 fn inference_failed(job: &Job, reason: &str) -> Problem {

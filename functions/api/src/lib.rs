@@ -65,6 +65,17 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The job rules over this state's ports.
+    pub fn jobs(&self) -> ferry_core::Jobs<'_> {
+        ferry_core::Jobs {
+            store: self.store.as_ref(),
+            queue: self.queue.as_ref(),
+            blobs: self.blobs.as_ref(),
+            webhooks: self.webhooks.is_some(),
+            retention: self.limits.retention,
+        }
+    }
+
     /// Default scopes and limits, no rate limit, no CORS.
     pub fn new(
         store: Arc<dyn JobStore>,

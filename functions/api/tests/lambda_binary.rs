@@ -76,7 +76,8 @@ async fn api_events_through_the_real_binary() {
     let sentiment = std::thread::spawn(move || invoking.invoke(include_str!("../../../events/api-sentiment.json")));
     let store = Arc::new(DynamoStore::new(&config, &table, &bucket));
     let model = Arc::new(ferry_models::SentimentModel::bundled().unwrap());
-    let worker = Worker::new(store, model, 5);
+    let blobs = Arc::new(ferry_aws::S3Blobs::new(&config, &bucket));
+    let worker = Worker::new(store, Arc::new(SqsQueue::from_client(sqs.clone(), &queue_url)), blobs, model, 5);
     let mut event = SqsEvent::default();
     for _ in 0..20 {
         event.records = queue.receive(10, 1).await.unwrap();

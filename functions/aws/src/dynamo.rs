@@ -35,7 +35,7 @@ use aws_sdk_dynamodb::types::{
 use ferry_core::ports::IDEMPOTENCY_TTL;
 use ferry_core::{
     ChunkResults, Created, Idempotency, ItemResult, Job, JobId, JobStatus, JobStore, Progress, Recorded, StoreError,
-    Task, TaskMessage, WebhookState, WebhookStatus,
+    Task, WebhookState, WebhookStatus,
 };
 use std::collections::HashMap;
 use std::time::Duration;
@@ -202,14 +202,8 @@ impl DynamoStore {
     /// healed when the message is redelivered. Returns the job as it stands.
     async fn finish_if_complete(&self, id: JobId) -> Result<Option<Job>, StoreError> {
         let Some(job) = self.load(id).await? else { return Ok(None) };
-        if job.status.is_terminal() || !job.progress.is_complete() {
-            return Ok(Some(job));
-        }
-        let finished = if job.progress.done == 0 {
-            self.set_status(id, JobStatus::Failed, Some("every item failed")).await?
-        } else {
-            self.set_status(id, JobStatus::Succeeded, None).await?
-        };
+        let Some(ending) = ferry_core::lifecycle::ending_of(job.status, &job.progress) else { return Ok(Some(job)) };
+        let finished = self.set_status(id, ending.status, ending.error).await?;
         // None: another writer finished it first.
         match finished {
             Some(job) => Ok(Some(job)),
@@ -363,8 +357,7 @@ impl JobStore for DynamoStore {
         Ok(chunks)
     }
 
-    async fn begin(&self, message: &TaskMessage, create_missing: bool) -> Result<Option<Job>, StoreError> {
-        let id = message.job_id;
+    async fn begin(&self, id: JobId, missing: Option<&Job>) -> Result<Option<Job>, StoreError> {
         let result = self
             .client
             .update_item()
@@ -398,17 +391,9 @@ impl JobStore for DynamoStore {
         if let Some(job) = self.load(id).await? {
             return Ok(Some(job));
         }
-        if !create_missing {
-            return Ok(None);
-        }
-        // A message for a job nobody created: create it from the message.
-        let total = message.total.unwrap_or(message.items.len() as u32);
-        let mut job = Job::new(&message.owner, message.task, total, 0);
-        job.id = id;
-        job.status = JobStatus::Running;
-        job.retain_for(self.retention);
-        if self.insert(&job).await? {
-            return Ok(Some(job));
+        let Some(job) = missing else { return Ok(None) };
+        if self.insert(job).await? {
+            return Ok(Some(job.clone()));
         }
         // Another worker created it first.
         self.load(id)

@@ -18,6 +18,28 @@ pub use sqs::{MAX_ENTRY_BYTES, SqsDeadLetters, SqsQueue};
 
 pub use aws_config::SdkConfig;
 
+/// The deployment's AWS resources, as template.yaml names them to both
+/// functions: `FERRY_TABLE`, `FERRY_BUCKET`, `FERRY_QUEUE_URL` and the
+/// optional `FERRY_WEBHOOK_QUEUE_URL`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resources {
+    pub table: String,
+    pub bucket: String,
+    pub queue_url: String,
+    pub webhook_queue_url: Option<String>,
+}
+
+impl Resources {
+    pub fn from_settings(settings: &ferry_core::Settings) -> Result<Resources, String> {
+        Ok(Resources {
+            table: settings.required("FERRY_TABLE")?,
+            bucket: settings.required("FERRY_BUCKET")?,
+            queue_url: settings.required("FERRY_QUEUE_URL")?,
+            webhook_queue_url: settings.var("FERRY_WEBHOOK_QUEUE_URL"),
+        })
+    }
+}
+
 use aws_config::BehaviorVersion;
 use tokio::sync::OnceCell;
 

@@ -119,7 +119,7 @@ impl SqsQueue {
         for message in messages {
             let body = message.to_json();
             let mut attributes =
-                vec![("job_id", message.job_id.to_string()), ("task", message.task.as_str().to_owned())];
+                vec![("job_id", message.job_id.to_string()), ("task", message.task().as_str().to_owned())];
             if let Some(trace_id) = trace_id {
                 attributes.push(("trace_id", trace_id.to_owned()));
             }

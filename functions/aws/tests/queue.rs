@@ -3,7 +3,7 @@
 mod common;
 
 use ferry_aws::SqsQueue;
-use ferry_core::{Item, Job, Task, TaskMessage, TaskQueue};
+use ferry_core::{Item, Job, Task, TaskMessage, TaskQueue, Work};
 use std::collections::HashSet;
 
 async fn fresh_queue(env: &common::Env, tag: &str) -> SqsQueue {
@@ -20,14 +20,10 @@ async fn drop_queue(queue: &SqsQueue) {
 fn messages(job: &Job, n: u32, text: &str) -> Vec<TaskMessage> {
     (0..n)
         .map(|chunk| TaskMessage {
-            document: None,
-            job_description: None,
-            v: 1,
             job_id: job.id,
             owner: job.owner.clone(),
-            task: job.task,
             chunk,
-            items: vec![Item { i: chunk, text: text.to_owned() }],
+            work: Work::Texts(vec![Item { i: chunk, text: text.to_owned() }]),
             total: Some(n),
         })
         .collect()
@@ -85,7 +81,7 @@ async fn a_too_large_entry_is_refused_before_anything_is_sent() {
     let queue = fresh_queue(&env, "large").await;
     let job = Job::new(&common::owner("queue"), Task::Sentiment, 12, 12);
     let mut batch = messages(&job, 12, "small");
-    batch[11].items[0].text = "x".repeat(300 * 1024);
+    batch[11].work = Work::Texts(vec![Item { i: 11, text: "x".repeat(300 * 1024) }]);
     let err = queue.send(&batch).await.unwrap_err();
     assert!(err.0.contains("chunk 11") && err.0.contains("nothing was sent"), "{err}");
     assert!(queue.receive(10, 1).await.unwrap().is_empty(), "no half-sent batch");

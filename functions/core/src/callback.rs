@@ -19,15 +19,6 @@ pub struct CallbackPolicy {
 }
 
 impl CallbackPolicy {
-    /// `FERRY_CALLBACK_ALLOW_PRIVATE` / `FERRY_CALLBACK_ALLOW_HTTP` = `true`.
-    pub fn from_env() -> CallbackPolicy {
-        let on = |name: &str| std::env::var(name).is_ok_and(|v| matches!(v.trim(), "1" | "true" | "yes"));
-        CallbackPolicy {
-            allow_private: on("FERRY_CALLBACK_ALLOW_PRIVATE"),
-            allow_http: on("FERRY_CALLBACK_ALLOW_HTTP"),
-        }
-    }
-
     /// Whether a resolved (or literal) address may be called. IPv6 forms
     /// that carry an IPv4 address are judged as that address.
     pub fn allows(&self, ip: IpAddr) -> bool {

@@ -130,6 +130,28 @@ impl Progress {
     pub fn is_complete(&self) -> bool {
         self.total > 0 && self.done + self.failed >= self.total
     }
+
+    /// How a job with this progress ends, once every item is accounted for:
+    /// it succeeds if any item did, and fails when every item failed. Both
+    /// stores apply this rule (in the write that counts the last chunk, or
+    /// when a redelivery finds the count complete).
+    pub fn ending(&self) -> Option<Ending> {
+        match self.is_complete() {
+            false => None,
+            true if self.done == 0 => Some(Ending { status: JobStatus::Failed, error: Some(EVERY_ITEM_FAILED) }),
+            true => Some(Ending { status: JobStatus::Succeeded, error: None }),
+        }
+    }
+}
+
+/// The reason a job fails when none of its items succeeded.
+pub const EVERY_ITEM_FAILED: &str = "every item failed";
+
+/// The final status a complete job moves to, and its error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ending {
+    pub status: JobStatus,
+    pub error: Option<&'static str>,
 }
 
 /// The job record every store keeps.

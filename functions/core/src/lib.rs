@@ -5,12 +5,14 @@ pub mod auth;
 pub mod callback;
 pub mod job;
 pub mod keys;
+pub mod lifecycle;
 pub mod limits;
 pub mod message;
 pub mod outbox;
 pub mod ports;
 pub mod resume;
 pub mod sentiment;
+pub mod settings;
 pub mod upload;
 pub mod webhook;
 
@@ -18,8 +20,9 @@ pub use auth::jwks::{FetchJwks, JwksCache};
 pub use auth::{AuthError, Authenticator, Method, Principal, Scopes, TokenRules};
 pub use job::{Dispatch, ItemOutcome, ItemResult, Job, JobId, JobStatus, Progress, Task, WebhookState, WebhookStatus};
 pub use keys::{ApiKeyRecord, KeyStore, NewApiKey};
+pub use lifecycle::{Admission, JobError, Jobs};
 pub use limits::Limits;
-pub use message::{DocumentRef, Item, JobDescription, Poison, TaskMessage};
+pub use message::{DocumentRef, Item, JobDescription, Poison, TaskMessage, Work};
 pub use outbox::{OutboxError, Recovery, Swept};
 pub use ports::{
     BlobError, BlobStore, ChunkResults, Created, DeadLetter, DeadLetterQueue, Idempotency, JobStore, QueueError,
@@ -29,5 +32,6 @@ pub use resume::{AnalysisError, ResumeAnalyzer};
 pub use sentiment::{
     ModelError, ModelInfo, Sentiment, SentimentClassifier, SentimentPrediction, SentimentScores, catalog,
 };
+pub use settings::Settings;
 pub use upload::{UploadGrant, UploadRefusal, UploadSigner};
 pub use webhook::{WebhookConfig, WebhookMessage};

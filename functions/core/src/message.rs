@@ -13,28 +13,31 @@ pub const MAX_MESSAGE_BYTES: usize = 200 * 1024;
 /// one message finishes in seconds and a big batch fans out across workers.
 pub const MAX_ITEMS_PER_MESSAGE: usize = 64;
 
+/// One message of a job's work, as the worker handles it: parsed once, at
+/// the edge, into what it asks for. On the wire it is the flat, versioned
+/// JSON of `schemas/queue-message.schema.json` ([`WireMessage`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "WireMessage", into = "WireMessage")]
 pub struct TaskMessage {
-    pub v: u32,
     pub job_id: JobId,
     pub owner: String,
-    pub task: Task,
     pub chunk: u32,
-    /// The items themselves, or
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub items: Vec<Item>,
-    /// a document: for sentiment, JSONL the worker splits into chunk
-    /// messages; for resume-match, the resume.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub document: Option<DocumentRef>,
-    /// What a resume is matched against (resume-match only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub job_description: Option<JobDescription>,
+    pub work: Work,
     /// Item count of the whole job. Only needed when an upstream system puts a
     /// message on the queue for a job the API never created.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total: Option<u32>,
+}
+
+/// What a message asks the worker to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Work {
+    /// Sentiment of these texts (1 to [`MAX_ITEMS_PER_MESSAGE`]).
+    Texts(Vec<Item>),
+    /// Sentiment of every line of a JSONL document, which the worker splits
+    /// into chunk messages of its own.
+    Document(DocumentRef),
+    /// A resume matched against a job description.
+    Resume { resume: DocumentRef, job_description: JobDescription },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -44,14 +47,11 @@ pub struct Item {
     pub text: String,
 }
 
-/// A job description: its text, or an uploaded document's key.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct JobDescription {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key: Option<String>,
+/// What a resume is matched against: its text, or an uploaded document's key.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobDescription {
+    Text(String),
+    Key(String),
 }
 
 /// Where a document job's inputs are: a key in the blob store.
@@ -59,6 +59,95 @@ pub struct JobDescription {
 #[serde(deny_unknown_fields)]
 pub struct DocumentRef {
     pub key: String,
+}
+
+/// The message as JSON: every kind in one flat object of optional fields,
+/// which [`TaskMessage`]'s `TryFrom` checks once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WireMessage {
+    pub v: u32,
+    pub job_id: JobId,
+    pub owner: String,
+    pub task: Task,
+    pub chunk: u32,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<Item>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document: Option<DocumentRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_description: Option<WireJobDescription>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WireJobDescription {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+}
+
+impl TryFrom<WireMessage> for TaskMessage {
+    type Error = String;
+
+    fn try_from(wire: WireMessage) -> Result<TaskMessage, String> {
+        if wire.v != MESSAGE_VERSION {
+            return Err(format!("unsupported message version {}; expected {MESSAGE_VERSION}", wire.v));
+        }
+        let work = match (wire.task, wire.items.len(), wire.document, wire.job_description) {
+            (Task::ResumeMatch, 0, Some(resume), Some(jd)) => match (jd.text, jd.key) {
+                (Some(text), None) => Work::Resume { resume, job_description: JobDescription::Text(text) },
+                (None, Some(key)) => Work::Resume { resume, job_description: JobDescription::Key(key) },
+                _ => return Err("a resume-match message needs a job_description with text or key".into()),
+            },
+            (Task::ResumeMatch, 0, Some(_), None) => {
+                return Err("a resume-match message needs a job_description with text or key".into());
+            }
+            (Task::ResumeMatch, ..) => {
+                return Err("a resume-match message names one document (the resume) and no items".into());
+            }
+            (Task::Sentiment, _, _, Some(_)) => return Err("only resume-match messages carry a job_description".into()),
+            (Task::Sentiment, 0, None, None) => return Err("message has no items".into()),
+            (Task::Sentiment, 0, Some(document), None) => Work::Document(document),
+            (Task::Sentiment, _, Some(_), None) => return Err("a message has items or a document, not both".into()),
+            (Task::Sentiment, n, None, None) if n > MAX_ITEMS_PER_MESSAGE => {
+                return Err(format!("message has {n} items; at most {MAX_ITEMS_PER_MESSAGE}"));
+            }
+            (Task::Sentiment, _, None, None) => Work::Texts(wire.items),
+        };
+        Ok(TaskMessage { job_id: wire.job_id, owner: wire.owner, chunk: wire.chunk, work, total: wire.total })
+    }
+}
+
+impl From<TaskMessage> for WireMessage {
+    fn from(message: TaskMessage) -> WireMessage {
+        let task = message.task();
+        let (items, document, job_description) = match message.work {
+            Work::Texts(items) => (items, None, None),
+            Work::Document(document) => (Vec::new(), Some(document), None),
+            Work::Resume { resume, job_description } => {
+                let jd = match job_description {
+                    JobDescription::Text(text) => WireJobDescription { text: Some(text), key: None },
+                    JobDescription::Key(key) => WireJobDescription { text: None, key: Some(key) },
+                };
+                (Vec::new(), Some(resume), Some(jd))
+            }
+        };
+        WireMessage {
+            v: MESSAGE_VERSION,
+            job_id: message.job_id,
+            owner: message.owner,
+            task,
+            chunk: message.chunk,
+            items,
+            document,
+            job_description,
+            total: message.total,
+        }
+    }
 }
 
 /// A message that can never succeed: acknowledge it and fail its job.
@@ -85,6 +174,7 @@ impl TaskMessage {
         let job_id = value.get("job_id").and_then(|v| v.as_str()).and_then(|s| s.parse().ok());
         let owner = value.get("owner").and_then(|v| v.as_str()).map(str::to_owned);
         let poison = |reason: String| Poison { job_id, owner: owner.clone(), reason };
+        // The two checks that name what is wrong better than serde would.
         if let Some(task) = value.get("task").and_then(|t| t.as_str()) {
             task.parse::<Task>().map_err(poison)?;
         }
@@ -92,34 +182,33 @@ impl TaskMessage {
             Some(v) if v == MESSAGE_VERSION as u64 => {}
             other => return Err(poison(format!("unsupported message version {other:?}; expected {MESSAGE_VERSION}"))),
         }
-        let message: TaskMessage =
-            serde_json::from_value(value).map_err(|e| poison(format!("malformed message: {e}")))?;
-        if message.task == Task::ResumeMatch {
-            let jd = message.job_description.as_ref();
-            if message.document.is_none() || !message.items.is_empty() {
-                return Err(poison("a resume-match message names one document (the resume) and no items".into()));
-            }
-            if jd.is_none_or(|jd| jd.text.is_some() == jd.key.is_some()) {
-                return Err(poison("a resume-match message needs a job_description with text or key".into()));
-            }
-            return Ok(message);
-        }
-        if message.job_description.is_some() {
-            return Err(poison("only resume-match messages carry a job_description".into()));
-        }
-        match (message.items.len(), &message.document) {
-            (0, None) => return Err(poison("message has no items".into())),
-            (n, Some(_)) if n > 0 => return Err(poison("a message has items or a document, not both".into())),
-            (n, _) if n > MAX_ITEMS_PER_MESSAGE => {
-                return Err(poison(format!("message has {n} items; at most {MAX_ITEMS_PER_MESSAGE}")));
-            }
-            _ => {}
-        }
-        Ok(message)
+        let wire: WireMessage = serde_json::from_value(value).map_err(|e| poison(format!("malformed message: {e}")))?;
+        TaskMessage::try_from(wire).map_err(poison)
     }
 
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("a TaskMessage always serialises")
+    }
+
+    /// The task the message's work belongs to.
+    pub fn task(&self) -> Task {
+        match self.work {
+            Work::Texts(_) | Work::Document(_) => Task::Sentiment,
+            Work::Resume { .. } => Task::ResumeMatch,
+        }
+    }
+
+    /// The texts a chunk carries; none for a document or a resume.
+    pub fn items(&self) -> &[Item] {
+        match &self.work {
+            Work::Texts(items) => items,
+            _ => &[],
+        }
+    }
+
+    /// How many items the whole job has, for a message that creates it.
+    pub fn job_total(&self) -> u32 {
+        self.total.unwrap_or(self.items().len() as u32)
     }
 }
 
@@ -134,14 +223,14 @@ pub fn chunk_texts(job: &Job, texts: &[String]) -> Vec<TaskMessage> {
         // JSON escaping can grow a text; 2x plus framing is a safe bound.
         let cost = text.len() * 2 + 32;
         if !items.is_empty() && (items.len() == MAX_ITEMS_PER_MESSAGE || bytes + cost > MAX_MESSAGE_BYTES) {
-            messages.push(message(job, messages.len() as u32, std::mem::take(&mut items)));
+            messages.push(message(job, messages.len() as u32, Work::Texts(std::mem::take(&mut items))));
             bytes = 0;
         }
         bytes += cost;
         items.push(Item { i: i as u32, text: text.clone() });
     }
     if !items.is_empty() {
-        messages.push(message(job, messages.len() as u32, items));
+        messages.push(message(job, messages.len() as u32, Work::Texts(items)));
     }
     messages
 }
@@ -163,38 +252,18 @@ pub fn count_chunks(texts: &[String]) -> u32 {
     chunks + u32::from(n > 0)
 }
 
-fn message(job: &Job, chunk: u32, items: Vec<Item>) -> TaskMessage {
-    TaskMessage {
-        v: MESSAGE_VERSION,
-        job_id: job.id,
-        owner: job.owner.clone(),
-        task: job.task,
-        chunk,
-        items,
-        document: None,
-        job_description: None,
-        total: None,
-    }
+fn message(job: &Job, chunk: u32, work: Work) -> TaskMessage {
+    TaskMessage { job_id: job.id, owner: job.owner.clone(), chunk, work, total: None }
 }
 
 /// The message that asks the worker to split a document job.
 pub fn document_message(job: &Job, key: &str) -> TaskMessage {
-    TaskMessage {
-        v: MESSAGE_VERSION,
-        job_id: job.id,
-        owner: job.owner.clone(),
-        task: job.task,
-        chunk: 0,
-        items: Vec::new(),
-        document: Some(DocumentRef { key: key.to_owned() }),
-        job_description: None,
-        total: None,
-    }
+    message(job, 0, Work::Document(DocumentRef { key: key.to_owned() }))
 }
 
 /// The one message of a resume-match job.
 pub fn resume_message(job: &Job, resume_key: &str, job_description: JobDescription) -> TaskMessage {
-    TaskMessage { job_description: Some(job_description), ..document_message(job, resume_key) }
+    message(job, 0, Work::Resume { resume: DocumentRef { key: resume_key.to_owned() }, job_description })
 }
 
 /// Where an owner's upload `document_id` lives in the blob store:
@@ -288,8 +357,8 @@ mod tests {
         let msgs = chunk_texts(&job(), &texts);
         assert_eq!(msgs.len(), 3);
         assert_eq!(count_chunks(&texts), 3);
-        assert_eq!(msgs[0].items.len(), 64);
-        assert_eq!(msgs[2].items.last().unwrap().i, 149);
+        assert_eq!(msgs[0].items().len(), 64);
+        assert_eq!(msgs[2].items().last().unwrap().i, 149);
         assert_eq!(msgs[2].chunk, 2);
 
         let big: Vec<String> = (0..10).map(|_| "x".repeat(40_000)).collect();
@@ -340,7 +409,7 @@ mod tests {
     fn resume_match_messages_carry_a_document_and_a_job_description() {
         let mut job = job();
         job.task = Task::ResumeMatch;
-        let jd = JobDescription { text: Some("Rust engineer".into()), key: None };
+        let jd = JobDescription::Text("Rust engineer".into());
         let msg = resume_message(&job, "uploads/alice/cv", jd);
         assert_eq!(TaskMessage::parse(&msg.to_json()).unwrap(), msg);
         let mut v = serde_json::to_value(&msg).unwrap();

@@ -77,12 +77,12 @@ pub trait JobStore: Send + Sync + 'static {
     /// Stored chunk results with `chunk >= from_chunk`, ascending, at most `max_chunks`.
     async fn get_results(&self, id: JobId, from_chunk: u32, max_chunks: u32) -> Result<Vec<ChunkResults>, StoreError>;
 
-    /// The worker picks up a message: moves the job from queued to running and
-    /// returns it as it now stands (possibly already canceled or failed). A
-    /// message for a job nobody created (an upstream system wrote to the queue
-    /// directly) creates the job from the message when `create_missing`, and
-    /// is `None` otherwise.
-    async fn begin(&self, message: &TaskMessage, create_missing: bool) -> Result<Option<Job>, StoreError>;
+    /// The worker picks up a message for job `id`: moves the job from queued
+    /// to running and returns it as it now stands (possibly already canceled
+    /// or failed). When there is no such job (an upstream system wrote to the
+    /// queue directly), `missing` is created in its place (once, however many
+    /// workers race), and without it the answer is `None`.
+    async fn begin(&self, id: JobId, missing: Option<&Job>) -> Result<Option<Job>, StoreError>;
 
     /// Records one chunk's results exactly once and counts them into the job's
     /// progress; the job succeeds when every item is accounted for (or fails

@@ -77,29 +77,6 @@ impl WebhookConfig {
         Ok(WebhookConfig { master, max_attempts: 8, backoff_base: Duration::from_secs(5) })
     }
 
-    /// `FERRY_WEBHOOK_SECRET` (master key), `FERRY_WEBHOOK_MAX_ATTEMPTS`,
-    /// `FERRY_WEBHOOK_BACKOFF_MS`. `Ok(None)` when no secret is set: callbacks
-    /// are refused.
-    pub fn from_env(fallback_secret: Option<&[u8]>) -> Result<Option<WebhookConfig>, String> {
-        let secret = match std::env::var("FERRY_WEBHOOK_SECRET").ok().filter(|s| !s.is_empty()) {
-            Some(s) => s.into_bytes(),
-            None => match fallback_secret {
-                Some(s) => s.to_vec(),
-                None => return Ok(None),
-            },
-        };
-        let mut config = WebhookConfig::new(secret)?;
-        if let Ok(n) = std::env::var("FERRY_WEBHOOK_MAX_ATTEMPTS") {
-            config.max_attempts =
-                n.trim().parse::<u32>().map_err(|_| "FERRY_WEBHOOK_MAX_ATTEMPTS must be a number")?.clamp(1, 20);
-        }
-        if let Ok(ms) = std::env::var("FERRY_WEBHOOK_BACKOFF_MS") {
-            config.backoff_base =
-                Duration::from_millis(ms.trim().parse().map_err(|_| "FERRY_WEBHOOK_BACKOFF_MS must be a number")?);
-        }
-        Ok(Some(config))
-    }
-
     /// The owner's Standard Webhooks secret (`whsec_` + base64 of 32 bytes):
     /// HMAC-SHA256 of the owner under the master key, so nothing per owner
     /// is stored and rotating the master rotates every owner's secret.

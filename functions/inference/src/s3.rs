@@ -7,8 +7,7 @@
 use crate::Upstream;
 use aws_lambda_events::event::s3::S3Event;
 use ferry_core::message::{owner_segment, resume_message};
-use ferry_core::outbox;
-use ferry_core::{BlobStore, Created, Idempotency, Job, JobDescription, JobId, JobStore, Task, TaskMessage, TaskQueue};
+use ferry_core::{Created, Idempotency, Job, JobDescription, JobId, Jobs, Task, TaskMessage};
 use tracing::info;
 
 /// Suffix of a job-description sidecar.
@@ -84,15 +83,9 @@ pub fn uploads(body: &str) -> Vec<Upload> {
 
 /// Creates and queues the upload's job when its sidecar exists and its owner
 /// may create jobs this way. `Ok(None)`: nothing to do.
-pub async fn start_job(
-    store: &dyn JobStore,
-    queue: &dyn TaskQueue,
-    blobs: &dyn BlobStore,
-    upstream: &Upstream,
-    upload: &Upload,
-) -> Result<Option<JobId>, String> {
+pub async fn start_job(jobs: &Jobs<'_>, upstream: &Upstream, upload: &Upload) -> Result<Option<JobId>, String> {
     let sidecar = format!("{}{SIDECAR}", upload.key);
-    match blobs.size(&sidecar).await.map_err(|e| e.to_string())? {
+    match jobs.blobs.size(&sidecar).await.map_err(|e| e.to_string())? {
         Some(size) if size <= MAX_SIDECAR_BYTES => {}
         Some(_) => {
             info!(key = %upload.key, "job description sidecar too large; no job");
@@ -107,10 +100,8 @@ pub async fn start_job(
     let job = Job::new(&owner, Task::ResumeMatch, 1, 1);
     let idempotency =
         Idempotency { key: format!("s3:{}:{}", upload.key, upload.version), fingerprint: format!("s3:{}", upload.key) };
-    let message = resume_message(&job, &upload.key, JobDescription { text: None, key: Some(sidecar) });
-    let created = outbox::create_and_queue(store, queue, blobs, job, vec![message.clone()], Some(&idempotency))
-        .await
-        .map_err(|e| e.to_string())?;
+    let message = resume_message(&job, &upload.key, JobDescription::Key(sidecar));
+    let created = jobs.create(job, vec![message.clone()], Some(&idempotency)).await.map_err(|e| e.to_string())?;
     match created {
         Created::New(job) => Ok(Some(job.id)),
         // A redelivered notification: the first may have died before its
@@ -118,7 +109,7 @@ pub async fn start_job(
         // counts the job's one chunk once).
         Created::Existing(job) | Created::Mismatch(job) => {
             let again = TaskMessage { job_id: job.id, ..message };
-            queue.send(&[again]).await.map_err(|e| e.to_string())?;
+            jobs.queue.send(&[again]).await.map_err(|e| e.to_string())?;
             Ok(Some(job.id))
         }
     }

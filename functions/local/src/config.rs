@@ -1,4 +1,5 @@
-//! Where local state lives and how the dev signing secret is kept.
+//! Where local state lives, how the dev signing secret is kept, and the
+//! one place `ferry` reads its environment.
 
 use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
@@ -71,6 +72,11 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
         _ => return Err(format!("invalid duration unit in {s:?}; use s, m, h or d")),
     };
     Ok(std::time::Duration::from_secs(secs))
+}
+
+/// The process environment, read through [`ferry_core::Settings`]'s rules.
+pub fn environment() -> ferry_core::Settings<'static> {
+    ferry_core::Settings::new(|name| std::env::var(name).ok())
 }
 
 #[cfg(test)]

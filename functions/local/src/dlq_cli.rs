@@ -13,7 +13,7 @@ use crate::store::SqliteStore;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use ferry_aws::{DynamoStore, SqsDeadLetters};
-use ferry_core::{DeadLetter, DeadLetterQueue, JobId, JobStore, TaskMessage, WebhookMessage};
+use ferry_core::{DeadLetter, DeadLetterQueue, JobId, JobStore, TaskMessage, WebhookMessage, Work};
 use serde_json::{Value, json};
 use std::io::Write;
 use std::path::PathBuf;
@@ -93,7 +93,9 @@ pub async fn run(command: DlqCommand) -> anyhow::Result<()> {
 /// failures) and moves the letter back. Returns whether a chunk was reopened.
 pub async fn redrive_one(dlq: &dyn DeadLetterQueue, store: &dyn JobStore, letter: &DeadLetter) -> anyhow::Result<bool> {
     let reopened = match TaskMessage::parse(&letter.body) {
-        Ok(message) if message.document.is_none() => store.reopen_chunk(message.job_id, message.chunk).await?,
+        Ok(message) if matches!(message.work, Work::Texts(_)) => {
+            store.reopen_chunk(message.job_id, message.chunk).await?
+        }
         _ => false,
     };
     dlq.redrive(letter).await?;
@@ -107,8 +109,8 @@ pub fn describe(letter: &DeadLetter) -> Value {
         (Ok(m), _) => {
             line["job_id"] = json!(m.job_id.to_string());
             line["chunk"] = json!(m.chunk);
-            line["items"] = json!(m.items.len());
-            line["kind"] = json!(if m.document.is_some() { "document" } else { "task" });
+            line["items"] = json!(m.items().len());
+            line["kind"] = json!(if matches!(m.work, Work::Texts(_)) { "task" } else { "document" });
         }
         (_, Some(Ok(w))) => {
             line["job_id"] = json!(w.job_id.to_string());

@@ -4,7 +4,8 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use ferry_api::guard::BodyPace;
-use ferry_core::{Authenticator, Recovery, ResumeAnalyzer, SentimentClassifier};
+use ferry_core::{Authenticator, ResumeAnalyzer, SentimentClassifier};
+use ferry_inference::Upstream;
 use ferry_inference::analyzer::ResumePipeline;
 use ferry_local::config::{jwt_secret, parse_duration};
 use ferry_local::dlq_cli::DlqCommand;
@@ -146,9 +147,15 @@ fn main() -> anyhow::Result<()> {
             config.public_url = args.public_url;
             config.max_attempts = args.max_attempts;
             config.workers = args.workers;
-            config.callback_policy = ferry_core::callback::CallbackPolicy::from_env();
-            config.limits.retention = ferry_api::config::retention().map_err(anyhow::Error::msg)?;
-            config.recovery = recovery()?;
+            let settings = ferry_local::config::environment();
+            let fail = anyhow::Error::msg;
+            config.callback_policy = settings.callback_policy();
+            config.limits.retention = settings.retention().map_err(fail)?;
+            config.recovery = settings.recovery().map_err(fail)?;
+            config.api = ferry_api::config::ApiConfig::from_settings(&settings).map_err(fail)?;
+            config.upstream = Upstream::parse(&settings.var("FERRY_UPSTREAM_OWNERS").unwrap_or_default());
+            let generated = ferry_local::config::webhook_secret(&config.data_dir)?;
+            config.webhooks = settings.webhooks(Some(&generated)).map_err(fail)?;
             config.connections = ConnectionLimits {
                 header_timeout: Duration::from_secs(args.header_timeout.max(1)),
                 idle_timeout: Duration::from_secs(args.idle_timeout.max(1)),
@@ -175,23 +182,6 @@ fn main() -> anyhow::Result<()> {
         Command::Keys { command } => block_on(ferry_local::keys_cli::run(command)),
         Command::Dlq { command } => block_on(ferry_local::dlq_cli::run(command)),
     }
-}
-
-/// `FERRY_RECOVERY_GRACE_SECS` / `FERRY_RECOVERY_EVERY_SECS`: how long the
-/// outbox's stored work may wait to be marked queued, and how often it is
-/// swept (both 60 by default).
-fn recovery() -> anyhow::Result<Recovery> {
-    let secs = |name: &str, default: Duration| -> anyhow::Result<Duration> {
-        match std::env::var(name).ok().filter(|v| !v.trim().is_empty()) {
-            None => Ok(default),
-            Some(v) => Ok(Duration::from_secs(
-                v.trim().parse().with_context(|| format!("{name} must be a whole number of seconds"))?,
-            )),
-        }
-    };
-    let defaults = Recovery::default();
-    let every = secs("FERRY_RECOVERY_EVERY_SECS", defaults.every)?.max(Duration::from_secs(1));
-    Ok(Recovery { grace: secs("FERRY_RECOVERY_GRACE_SECS", defaults.grace)?, every })
 }
 
 /// One worker loop per core: each runs a batch through the model while the
@@ -299,7 +289,7 @@ fn init_tracing() {
     let default = if std::env::args().nth(1).as_deref() == Some("serve") { "info" } else { "warn" };
     let filter = EnvFilter::try_from_env("FERRY_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    if std::env::var("FERRY_LOG_FORMAT").as_deref() == Ok("json") {
+    if ferry_local::config::environment().var("FERRY_LOG_FORMAT").as_deref() == Some("json") {
         builder.json().init();
     } else {
         builder.init();

@@ -12,6 +12,7 @@ use crate::sqs_poller::SqsPoller;
 use crate::store::SqliteStore;
 use anyhow::Context;
 use ferry_api::AppState;
+use ferry_api::config::ApiConfig;
 use ferry_api::guard::BodyPace;
 use ferry_aws::{DynamoKeyStore, DynamoStore, S3Blobs, SqsQueue};
 use ferry_core::callback::CallbackPolicy;
@@ -59,9 +60,14 @@ pub struct ServeConfig {
     pub max_attempts: u32,
     /// Concurrent poll loops; 0 serves the API only and leaves jobs queued.
     pub workers: usize,
-    /// Webhook signing and retries; `None`: from the environment, with a
+    /// Webhook signing and retries; `None`: the default retries, with a
     /// master key generated in the data directory.
     pub webhooks: Option<WebhookConfig>,
+    /// Token verification, scopes, rate limit and CORS (default: what an
+    /// empty environment gives; HS256 with the dev secret).
+    pub api: ApiConfig,
+    /// Who may create jobs by writing to the queue directly (default: nobody).
+    pub upstream: Upstream,
     /// Which callback destinations are allowed beyond public https ones.
     pub callback_policy: CallbackPolicy,
     /// How often expired jobs and uploads are deleted (SQLite backend).
@@ -92,6 +98,8 @@ impl ServeConfig {
             max_attempts: 3,
             workers: 1,
             webhooks: None,
+            api: ApiConfig::default(),
+            upstream: Upstream::Only(Default::default()),
             callback_policy: CallbackPolicy::default(),
             sweep_every: Duration::from_secs(3600),
             resumes: None,
@@ -207,7 +215,7 @@ impl Server {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
         let secret = jwt_secret(&config.data_dir, config.jwt_secret.as_deref())?;
-        let auth = ferry_api::config::authenticator(Some(&secret)).await.map_err(anyhow::Error::msg)?;
+        let auth = config.api.auth.authenticator(Some(&secret)).await.map_err(anyhow::Error::msg)?;
         // File blobs have no presigned URLs: the API signs its own, with a key
         // derived from the JWT secret so no other secret file is needed. S3
         // presigns its own URLs, so the AWS backend needs none.
@@ -215,9 +223,7 @@ impl Server {
             .then(|| Arc::new(ferry_core::UploadSigner::derived_from(&secret)));
         let webhooks = match config.webhooks.clone() {
             Some(webhooks) => webhooks,
-            None => WebhookConfig::from_env(Some(&webhook_secret(&config.data_dir)?))
-                .map_err(anyhow::Error::msg)?
-                .context("no webhook secret")?,
+            None => WebhookConfig::new(webhook_secret(&config.data_dir)?).map_err(anyhow::Error::msg)?,
         };
         let retention = config.limits.retention;
         let sender = || WebhookSender::new(config.callback_policy).map_err(anyhow::Error::msg);
@@ -245,13 +251,17 @@ impl Server {
                     info!(messages = recovered, "queued work from before the restart will resume");
                 }
                 let worker = Arc::new(
-                    Worker::new(Arc::clone(&store), model, config.max_attempts)
-                        .with_upstream(Upstream::from_env())
-                        .with_queue(Arc::new(queue.clone()))
-                        .with_blobs(Arc::clone(&blobs))
-                        .with_webhooks(webhooks.clone(), sender()?)
-                        .with_limits(config.limits.clone())
-                        .with_resumes(config.resumes.clone()),
+                    Worker::new(
+                        Arc::clone(&store),
+                        Arc::new(queue.clone()),
+                        Arc::clone(&blobs),
+                        model,
+                        config.max_attempts,
+                    )
+                    .with_upstream(config.upstream.clone())
+                    .with_webhooks(webhooks.clone(), sender()?)
+                    .with_limits(config.limits.clone())
+                    .with_resumes(config.resumes.clone()),
                 );
                 let mut pollers: Vec<Pollers> = (0..config.workers)
                     .map(|_| Pollers::Sqlite(Poller::jobs(queue.clone(), Arc::clone(&worker))))
@@ -270,10 +280,8 @@ impl Server {
                 let keys: Arc<dyn KeyStore> = Arc::new(DynamoKeyStore::new(&sdk, table));
                 let blobs: Arc<dyn BlobStore> = Arc::new(S3Blobs::new(&sdk, bucket));
                 let worker = Arc::new(
-                    Worker::new(Arc::clone(&store), model, config.max_attempts)
-                        .with_upstream(Upstream::from_env())
-                        .with_queue(queue.clone())
-                        .with_blobs(Arc::clone(&blobs))
+                    Worker::new(Arc::clone(&store), queue.clone(), Arc::clone(&blobs), model, config.max_attempts)
+                        .with_upstream(config.upstream.clone())
                         .with_webhooks(webhooks.clone(), sender()?)
                         .with_limits(config.limits.clone())
                         .with_resumes(config.resumes.clone()),
@@ -301,9 +309,7 @@ impl Server {
         };
         let mut state = AppState::new(store, queue, blobs, Arc::new(auth), keys);
         state.limits = config.limits;
-        state.scopes = ferry_api::config::scopes();
-        state.rate_limit = ferry_api::config::rate_limit().map_err(anyhow::Error::msg)?;
-        state.cors_origins = Arc::new(ferry_api::config::cors_origins());
+        config.api.apply(&mut state);
         state.upload_signer = upload_signer;
         state.webhooks = Some(webhooks);
         state.callback_policy = config.callback_policy;

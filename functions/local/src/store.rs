@@ -7,7 +7,7 @@ use ferry_core::job::DEFAULT_RETENTION;
 use ferry_core::ports::IDEMPOTENCY_TTL;
 use ferry_core::{
     ChunkResults, Created, Idempotency, ItemResult, Job, JobId, JobStatus, JobStore, Progress, Recorded, StoreError,
-    Task, TaskMessage, WebhookState, WebhookStatus,
+    Task, WebhookState, WebhookStatus,
 };
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 use std::collections::HashMap;
@@ -267,13 +267,12 @@ impl JobStore for SqliteStore {
             .collect()
     }
 
-    async fn begin(&self, message: &TaskMessage, create_missing: bool) -> Result<Option<Job>, StoreError> {
-        let message = message.clone();
-        let retention = self.retention;
+    async fn begin(&self, id: JobId, missing: Option<&Job>) -> Result<Option<Job>, StoreError> {
+        let missing = missing.cloned();
         self.db
             .call(move |conn| {
                 let tx = conn.transaction()?;
-                let id = message.job_id.to_string();
+                let id = id.to_string();
                 let job = match load(&tx, &id)? {
                     Some(job) if job.status == JobStatus::Queued => {
                         tx.execute(
@@ -283,16 +282,13 @@ impl JobStore for SqliteStore {
                         load(&tx, &id)?.expect("the job was just read in this transaction")
                     }
                     Some(job) => job,
-                    None if !create_missing => return Ok(None),
-                    None => {
-                        let total = message.total.unwrap_or(message.items.len() as u32);
-                        let mut job = Job::new(&message.owner, message.task, total, 0);
-                        job.id = message.job_id;
-                        job.status = JobStatus::Running;
-                        job.retain_for(retention);
-                        insert(&tx, &job)?;
-                        job
-                    }
+                    None => match missing {
+                        None => return Ok(None),
+                        Some(job) => {
+                            insert(&tx, &job)?;
+                            job
+                        }
+                    },
                 };
                 tx.commit()?;
                 Ok(Some(job))
@@ -527,17 +523,16 @@ impl JobStore for SqliteStore {
     }
 }
 
-/// Ends a job whose items are all accounted for: succeeded, or failed when
-/// every item failed. A document job not split yet (total 0) never is.
+/// Ends a job whose items are all accounted for, by the one completion rule
+/// ([`ferry_core::lifecycle::ending_of`]), in the transaction that counted.
 fn finish_if_complete(tx: &Transaction<'_>, id: &str) -> rusqlite::Result<()> {
+    let Some(job) = load(tx, id)? else { return Ok(()) };
+    let Some(ending) = ferry_core::lifecycle::ending_of(job.status, &job.progress) else { return Ok(()) };
     tx.execute(
         &format!(
-            "UPDATE jobs SET updated_at = ?2,
-                 status = CASE WHEN done = 0 THEN 'failed' ELSE 'succeeded' END,
-                 error = CASE WHEN done = 0 THEN 'every item failed' ELSE error END
-             WHERE id = ?1 AND {NOT_FINAL} AND total > 0 AND done + failed >= total"
+            "UPDATE jobs SET updated_at = ?2, status = ?3, error = COALESCE(?4, error) WHERE id = ?1 AND {NOT_FINAL}"
         ),
-        params![id, rfc3339(ferry_core::job::now())],
+        params![id, rfc3339(ferry_core::job::now()), ending.status.as_str(), ending.error],
     )?;
     Ok(())
 }

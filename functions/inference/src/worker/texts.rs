@@ -1,0 +1,99 @@
+//! Chunks of sentiment texts: every admitted chunk of a batch goes through
+//! the model in one call (the model sorts and sub-batches the texts), then
+//! each chunk's results are recorded.
+
+use super::{Outcome, Worker};
+use ferry_core::{ItemResult, SentimentScores, TaskMessage};
+use std::sync::Arc;
+use tracing::warn;
+
+/// An admitted chunk and its place in the batch.
+pub(super) struct Chunk<'a> {
+    pub index: usize,
+    pub message: &'a TaskMessage,
+}
+
+impl Worker {
+    /// Runs every chunk's texts through the model in one call. If that call
+    /// fails, each chunk runs alone, so one bad message fails by itself.
+    pub(super) async fn run_texts(&self, chunks: Vec<Chunk<'_>>) -> Vec<(usize, Outcome)> {
+        if chunks.is_empty() {
+            return Vec::new();
+        }
+        let scores = match self.classify(texts_of(&chunks)).await {
+            Ok(scores) => scores,
+            Err(reason) if chunks.len() == 1 => return vec![(chunks[0].index, Outcome::Retry(reason))],
+            Err(reason) => {
+                warn!(messages = chunks.len(), %reason, "batched model run failed; running messages one by one");
+                let mut outcomes = Vec::with_capacity(chunks.len());
+                for chunk in chunks {
+                    outcomes.extend(Box::pin(self.run_texts(vec![chunk])).await);
+                }
+                return outcomes;
+            }
+        };
+        let mut scores = scores.into_iter();
+        let mut outcomes = Vec::with_capacity(chunks.len());
+        for chunk in &chunks {
+            let message = chunk.message;
+            let results = sentiment_results(message, &mut scores, &self.provenance);
+            outcomes.push((chunk.index, self.record(message.job_id, message.chunk, &results).await));
+        }
+        outcomes
+    }
+
+    async fn classify(&self, texts: Vec<String>) -> Result<Vec<SentimentScores>, String> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let model = Arc::clone(&self.sentiment);
+        let span = tracing::Span::current();
+        let n = texts.len();
+        let scores = tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            model.classify(&refs)
+        })
+        .await
+        .map_err(|e| format!("model task failed: {e}"))?
+        .map_err(|e| e.to_string())?;
+        if scores.len() != n {
+            return Err(format!("model returned {} scores for {n} texts", scores.len()));
+        }
+        Ok(scores)
+    }
+}
+
+fn texts_of(chunks: &[Chunk<'_>]) -> Vec<String> {
+    chunks
+        .iter()
+        .flat_map(|c| c.message.items().iter().filter(|item| !item.text.trim().is_empty()))
+        .map(|item| item.text.clone())
+        .collect()
+}
+
+/// Pairs a message's items with their scores; empty texts fail on their own
+/// without failing their neighbours.
+fn sentiment_results(
+    message: &TaskMessage,
+    scores: &mut impl Iterator<Item = SentimentScores>,
+    provenance: &str,
+) -> Vec<ItemResult> {
+    message
+        .items()
+        .iter()
+        .map(|item| {
+            if item.text.trim().is_empty() {
+                return ItemResult::failed(item.i, "empty text");
+            }
+            match scores.next() {
+                Some(s) => {
+                    let mut value = serde_json::to_value(s.prediction()).expect("predictions serialise");
+                    value["model"] = serde_json::Value::String(provenance.to_owned());
+                    ItemResult::ok(item.i, value)
+                }
+                None => ItemResult::failed(item.i, "no score returned"),
+            }
+        })
+        .collect()
+}
