@@ -285,12 +285,7 @@ pub async fn sentiment(
     let wait =
         preferred_wait(header_str(&headers, "prefer"), state.limits.max_wait).unwrap_or(state.limits.sentiment_wait);
     let id = job.id;
-    let job = state
-        .store
-        .wait_for_final(&job.owner, job.id, wait)
-        .await
-        .map_err(|e| Problem::from(e).about(id))?
-        .unwrap_or(job);
+    let job = state.jobs().settled(job, Some(wait)).await.map_err(|e| Problem::from(e).about(id))?;
     match job.status {
         JobStatus::Succeeded => {
             let mut first = all_results(&state, &job).await.map_err(|p| p.about(id))?;
@@ -318,12 +313,7 @@ pub async fn get(
 ) -> Result<Response, Problem> {
     let job = find(&state, &caller.subject, &id).await?;
     let wait = preferred_wait(header_str(&headers, "prefer"), state.limits.max_wait);
-    let job = match wait {
-        Some(wait) if !job.status.is_terminal() => {
-            state.store.wait_for_final(&caller.subject, job.id, wait).await?.unwrap_or(job)
-        }
-        _ => job,
-    };
+    let job = state.jobs().settled(job, wait).await?;
     let results = inline_results(&state, &job).await?;
     Ok(axum::Json(view(&job, results)).into_response())
 }
@@ -542,12 +532,7 @@ async fn submit(
 }
 
 async fn respond_after(state: &AppState, job: Job, wait: Option<Duration>) -> Result<Response, Problem> {
-    let job = match wait {
-        Some(wait) if !job.status.is_terminal() => {
-            state.store.wait_for_final(&job.owner, job.id, wait).await?.unwrap_or(job)
-        }
-        _ => job,
-    };
+    let job = state.jobs().settled(job, wait).await?;
     if job.status.is_terminal() {
         let results = inline_results(state, &job).await?;
         let mut response = (StatusCode::OK, axum::Json(view(&job, results))).into_response();

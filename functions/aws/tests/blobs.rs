@@ -1,4 +1,5 @@
-//! S3Blobs and the shared config against the emulator.
+//! What only S3Blobs has (presigned uploads) and the shared config, against
+//! the emulator. What every blob store does is `ferry_tests::contract::blobs`.
 
 mod common;
 
@@ -29,16 +30,6 @@ async fn presigned_put_accepts_an_upload() {
     assert_eq!(blobs.get(&key).await.unwrap(), Some(body));
 
     assert!(blobs.presign_put(&key, Duration::from_secs(8 * 24 * 3600)).await.is_err(), "over 7 days");
-}
-
-#[tokio::test]
-async fn put_get_and_missing_objects() {
-    let Some(env) = common::env().await else { return };
-    let blobs = env.blobs();
-    let key = format!("results/{}/0.json", common::owner("blobs"));
-    assert_eq!(blobs.get(&key).await.unwrap(), None);
-    blobs.put(&key, b"[1,2]".to_vec(), Some("application/json")).await.unwrap();
-    assert_eq!(blobs.get(&key).await.unwrap().as_deref(), Some(&b"[1,2]"[..]));
 }
 
 #[tokio::test]

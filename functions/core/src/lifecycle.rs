@@ -179,6 +179,17 @@ impl<'a> Jobs<'a> {
         self.cancel(&job.owner, job.id, DEADLINE_PASSED).await
     }
 
+    /// The job once it has ended, or as it stands after `wait` (`None`: as
+    /// it is now). `Prefer: wait` on creation and on reads.
+    pub async fn settled(&self, job: Job, wait: Option<Duration>) -> Result<Job, StoreError> {
+        match wait {
+            Some(wait) if !job.status.is_terminal() => {
+                Ok(self.store.wait_for_final(&job.owner, job.id, wait).await?.unwrap_or(job))
+            }
+            _ => Ok(job),
+        }
+    }
+
     /// Queues the job's callback if it has ended and has one nobody queued yet.
     pub async fn notify(&self, job: &Job) -> Result<(), JobError> {
         if !self.webhooks {

@@ -6,10 +6,12 @@ pub mod analyzer;
 pub mod config;
 pub mod s3;
 pub mod sqs;
+mod upstream;
 pub mod webhook;
 mod worker;
 
+pub use upstream::Upstream;
+
 pub use worker::{
-    ANALYSIS_BUDGET, Delivery, MAX_DOCUMENT_BYTES, MAX_RESULT_BYTES, MAX_RESUME_BYTES, Outcome, Received, Upstream,
-    Worker,
+    ANALYSIS_BUDGET, Delivery, MAX_DOCUMENT_BYTES, MAX_RESULT_BYTES, MAX_RESUME_BYTES, Outcome, Received, Worker,
 };

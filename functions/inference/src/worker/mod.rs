@@ -16,11 +16,10 @@ mod document;
 mod resume;
 mod texts;
 mod uploads;
-mod upstream;
 
 pub use delivery::Delivery;
-pub use upstream::Upstream;
 
+use crate::Upstream;
 use crate::webhook::WebhookSender;
 use ferry_core::{
     Admission, BlobStore, JobError, JobId, JobStore, Jobs, Limits, Poison, ResumeAnalyzer, SentimentClassifier,
