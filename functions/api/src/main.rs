@@ -5,7 +5,7 @@
 
 use ferry_api::AppState;
 use ferry_api::config::ApiConfig;
-use ferry_aws::{DynamoKeyStore, DynamoStore, Resources, S3Blobs, SqsQueue};
+use ferry_aws::{Adapters, Resources};
 use std::sync::Arc;
 
 #[tokio::main]
@@ -16,16 +16,11 @@ async fn main() -> Result<(), lambda_http::Error> {
     let api = ApiConfig::from_settings(&settings)?;
     let dev_secret = settings.var("FERRY_JWT_SECRET");
     let auth = api.auth.authenticator(dev_secret.as_deref().map(str::as_bytes)).await?;
-    let config = ferry_aws::config().await;
-    let mut state = AppState::new(
-        Arc::new(DynamoStore::new(&config, &resources.table, &resources.bucket)),
-        Arc::new(SqsQueue::new(&config, &resources.queue_url).with_webhook_queue(resources.webhook_queue_url.clone())),
-        Arc::new(S3Blobs::new(&config, &resources.bucket)),
-        Arc::new(auth),
-        Arc::new(DynamoKeyStore::new(&config, &resources.table)),
-    );
+    let retention = settings.retention()?;
+    let aws = Adapters::connect(&ferry_aws::config().await, &resources, retention);
+    let mut state = AppState::new(aws.store, aws.queue, aws.blobs, Arc::new(auth), aws.keys);
     api.apply(&mut state);
-    state.limits.retention = settings.retention()?;
+    state.limits.retention = retention;
     state.webhooks = settings.webhooks(None)?;
     state.callback_policy = settings.callback_policy();
     lambda_http::run(ferry_api::router(state)).await

@@ -29,6 +29,30 @@ pub struct Resources {
     pub webhook_queue_url: Option<String>,
 }
 
+/// Every AWS adapter of one deployment, wired once for both Lambda
+/// functions and `ferry serve --backend aws`.
+#[derive(Clone)]
+pub struct Adapters {
+    pub store: std::sync::Arc<DynamoStore>,
+    pub queue: std::sync::Arc<SqsQueue>,
+    pub blobs: std::sync::Arc<S3Blobs>,
+    pub keys: std::sync::Arc<DynamoKeyStore>,
+}
+
+impl Adapters {
+    /// Jobs kept for `retention` (DynamoDB and S3 expiry).
+    pub fn connect(config: &SdkConfig, resources: &Resources, retention: std::time::Duration) -> Adapters {
+        let store = DynamoStore::new(config, &resources.table, &resources.bucket).with_retention(retention);
+        let queue = SqsQueue::new(config, &resources.queue_url).with_webhook_queue(resources.webhook_queue_url.clone());
+        Adapters {
+            store: std::sync::Arc::new(store),
+            queue: std::sync::Arc::new(queue),
+            blobs: std::sync::Arc::new(S3Blobs::new(config, &resources.bucket)),
+            keys: std::sync::Arc::new(DynamoKeyStore::new(config, &resources.table)),
+        }
+    }
+}
+
 impl Resources {
     pub fn from_settings(settings: &ferry_core::Settings) -> Result<Resources, String> {
         Ok(Resources {

@@ -3,7 +3,7 @@
 //! `Worker::handle` and only transient failures come back as
 //! `batchItemFailures`.
 
-use ferry_aws::{DynamoStore, Resources, S3Blobs, SqsQueue};
+use ferry_aws::{Adapters, Resources};
 use ferry_core::{Limits, ResumeAnalyzer, SentimentClassifier};
 use ferry_inference::Worker;
 use ferry_inference::analyzer::ResumePipeline;
@@ -22,8 +22,7 @@ async fn main() -> Result<(), Error> {
     let settings = ferry_inference::config::environment();
     let resources = Resources::from_settings(&settings)?;
     let config = WorkerConfig::from_settings(&settings)?;
-    let sdk = ferry_aws::config().await;
-    let store = Arc::new(DynamoStore::new(&sdk, &resources.table, &resources.bucket).with_retention(config.retention));
+    let aws = Adapters::connect(&ferry_aws::config().await, &resources, config.retention);
     let sentiment = Arc::new(match &config.model_dir {
         Some(dir) => SentimentModel::load(dir)?,
         None => SentimentModel::bundled()?,
@@ -31,10 +30,8 @@ async fn main() -> Result<(), Error> {
     let resumes: Arc<dyn ResumeAnalyzer> =
         Arc::new(ResumePipeline::load(Arc::clone(&sentiment), config.model_dir.as_deref())?);
     let model: Arc<dyn SentimentClassifier> = sentiment;
-    let queue = SqsQueue::new(&sdk, &resources.queue_url).with_webhook_queue(resources.webhook_queue_url.clone());
-    let blobs = S3Blobs::new(&sdk, &resources.bucket);
     let limits = Limits { retention: config.retention, ..Limits::default() };
-    let mut worker = Worker::new(store, Arc::new(queue), Arc::new(blobs), model, config.max_attempts)
+    let mut worker = Worker::new(aws.store, aws.queue, aws.blobs, model, config.max_attempts)
         .with_upstream(config.upstream.clone())
         .with_limits(limits)
         .with_resumes(resumes);

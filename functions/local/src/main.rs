@@ -164,12 +164,12 @@ fn main() -> anyhow::Result<()> {
             config.body_pace =
                 BodyPace { gap: Duration::from_secs(args.body_timeout.max(1)), min_rate: args.body_min_rate };
             if args.backend == "aws" {
-                config.backend = Backend::Aws {
+                config.backend = Backend::Aws(ferry_aws::Resources {
                     table: args.table.unwrap_or_default(),
                     queue_url: args.queue_url.unwrap_or_default(),
                     bucket: args.bucket.unwrap_or_default(),
                     webhook_queue_url: args.webhook_queue_url,
-                };
+                });
             }
             serve(config, model)
         }

@@ -14,7 +14,6 @@ use anyhow::Context;
 use ferry_api::AppState;
 use ferry_api::config::ApiConfig;
 use ferry_api::guard::BodyPace;
-use ferry_aws::{DynamoKeyStore, DynamoStore, S3Blobs, SqsQueue};
 use ferry_core::callback::CallbackPolicy;
 use ferry_core::outbox;
 use ferry_core::{
@@ -38,14 +37,7 @@ pub enum Backend {
     Sqlite,
     /// DynamoDB, SQS and S3, wherever the AWS environment points (the
     /// emulator from `infra/emulator`, or a real account).
-    Aws {
-        table: String,
-        queue_url: String,
-        bucket: String,
-        /// The webhook attempts' own queue (`FERRY_WEBHOOK_QUEUE_URL`);
-        /// `None`: they go on the jobs queue.
-        webhook_queue_url: Option<String>,
-    },
+    Aws(ferry_aws::Resources),
 }
 
 pub struct ServeConfig {
@@ -226,7 +218,16 @@ impl Server {
             None => WebhookConfig::new(webhook_secret(&config.data_dir)?).map_err(anyhow::Error::msg)?,
         };
         let retention = config.limits.retention;
-        let sender = || WebhookSender::new(config.callback_policy).map_err(anyhow::Error::msg);
+        let sender = WebhookSender::new(config.callback_policy).map_err(anyhow::Error::msg)?;
+        // One worker for either backend, over its store, queue and blobs.
+        let worker = |store: &Arc<dyn JobStore>, queue: Arc<dyn TaskQueue>, blobs: &Arc<dyn BlobStore>| {
+            let worker = Worker::new(Arc::clone(store), queue, Arc::clone(blobs), model, config.max_attempts)
+                .with_upstream(config.upstream.clone())
+                .with_webhooks(webhooks.clone(), sender)
+                .with_limits(config.limits.clone())
+                .with_resumes(config.resumes.clone());
+            Arc::new(worker)
+        };
         type Adapters = (
             Arc<dyn JobStore>,
             Arc<dyn TaskQueue>,
@@ -250,19 +251,7 @@ impl Server {
                 if recovered > 0 {
                     info!(messages = recovered, "queued work from before the restart will resume");
                 }
-                let worker = Arc::new(
-                    Worker::new(
-                        Arc::clone(&store),
-                        Arc::new(queue.clone()),
-                        Arc::clone(&blobs),
-                        model,
-                        config.max_attempts,
-                    )
-                    .with_upstream(config.upstream.clone())
-                    .with_webhooks(webhooks.clone(), sender()?)
-                    .with_limits(config.limits.clone())
-                    .with_resumes(config.resumes.clone()),
-                );
+                let worker = worker(&store, Arc::new(queue.clone()), &blobs);
                 let mut pollers: Vec<Pollers> = (0..config.workers)
                     .map(|_| Pollers::Sqlite(Poller::jobs(queue.clone(), Arc::clone(&worker))))
                     .collect();
@@ -272,24 +261,15 @@ impl Server {
                 let sweeper = Sweeper { store: sqlite, blobs: file_blobs, retention, every: config.sweep_every };
                 (store, Arc::new(queue), keys, blobs, pollers, Some(sweeper))
             }
-            Backend::Aws { table, queue_url, bucket, webhook_queue_url } => {
-                let sdk = ferry_aws::config().await;
-                let store: Arc<dyn JobStore> =
-                    Arc::new(DynamoStore::new(&sdk, table, bucket).with_retention(retention));
-                let queue = Arc::new(SqsQueue::new(&sdk, queue_url).with_webhook_queue(webhook_queue_url.clone()));
-                let keys: Arc<dyn KeyStore> = Arc::new(DynamoKeyStore::new(&sdk, table));
-                let blobs: Arc<dyn BlobStore> = Arc::new(S3Blobs::new(&sdk, bucket));
-                let worker = Arc::new(
-                    Worker::new(Arc::clone(&store), queue.clone(), Arc::clone(&blobs), model, config.max_attempts)
-                        .with_upstream(config.upstream.clone())
-                        .with_webhooks(webhooks.clone(), sender()?)
-                        .with_limits(config.limits.clone())
-                        .with_resumes(config.resumes.clone()),
-                );
+            Backend::Aws(resources) => {
+                let aws = ferry_aws::Adapters::connect(&ferry_aws::config().await, resources, retention);
+                let (store, queue): (Arc<dyn JobStore>, _) = (aws.store, aws.queue);
+                let (keys, blobs): (Arc<dyn KeyStore>, Arc<dyn BlobStore>) = (aws.keys, aws.blobs);
+                let worker = worker(&store, queue.clone(), &blobs);
                 let mut pollers: Vec<Pollers> = (0..config.workers)
                     .map(|_| Pollers::Sqs(SqsPoller { queue: Arc::clone(&queue), worker: Arc::clone(&worker) }))
                     .collect();
-                if let Some(url) = webhook_queue_url.as_ref().filter(|_| config.workers > 0) {
+                if let Some(url) = resources.webhook_queue_url.as_ref().filter(|_| config.workers > 0) {
                     let webhooks = Arc::new(queue.for_queue(url));
                     pollers.push(Pollers::Sqs(SqsPoller { queue: webhooks, worker: Arc::clone(&worker) }));
                 }
@@ -298,7 +278,7 @@ impl Server {
         };
         let first_grace = match config.backend {
             Backend::Sqlite => Duration::ZERO,
-            Backend::Aws { .. } => config.recovery.grace,
+            Backend::Aws(_) => config.recovery.grace,
         };
         let recoverer = Recoverer {
             store: Arc::clone(&store),
