@@ -229,53 +229,205 @@ fn round3(x: f32) -> f32 {
 }
 
 static YEARS: LazyLock<regex::Regex> = LazyLock::new(|| {
-    regex::Regex::new(r"(?i)\b(\d{1,2})\s*\+?\s*(?:or more\s+)?(?:years|yrs)\b").expect("a valid pattern")
+    // "5+ years", "3 or more years", "5-7 years" (the low end), "7 yrs", and
+    // a number in words when "of" follows ("five years of Java"; "Seven
+    // years" alone is more often a company's age than a requirement).
+    regex::Regex::new(
+        r"(?i)\b(?:(\d{1,2})(?:\s*[-–]\s*\d{1,2})?\s*\+?\s*(?:or more\s+)?(?:years|yrs)\b|(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen)\s+(?:\+\s*)?(?:or more\s+)?years?\s+of\b)",
+    )
+    .expect("a valid pattern")
 });
 
-/// The least years of experience a job description asks for ("5+ years").
+const NUMBER_WORDS: [(&str, f32); 13] = [
+    ("one", 1.0),
+    ("two", 2.0),
+    ("three", 3.0),
+    ("four", 4.0),
+    ("five", 5.0),
+    ("six", 6.0),
+    ("seven", 7.0),
+    ("eight", 8.0),
+    ("nine", 9.0),
+    ("ten", 10.0),
+    ("eleven", 11.0),
+    ("twelve", 12.0),
+    ("fifteen", 15.0),
+];
+
+/// The least years of experience a job description asks for ("5+ years",
+/// "at least five years of", "5–7 years"); "25 years ago" is not asked for.
 pub fn required_years(description: &str) -> Option<f32> {
-    YEARS.captures_iter(description).filter_map(|c| c[1].parse::<f32>().ok()).filter(|y| *y <= 30.0).reduce(f32::min)
+    YEARS
+        .captures_iter(description)
+        .filter(|c| !description[c.get(0).map_or(0, |m| m.end())..].trim_start().to_lowercase().starts_with("ago"))
+        .filter_map(|c| match (c.get(1), c.get(2)) {
+            (Some(digits), _) => digits.as_str().parse::<f32>().ok(),
+            (None, Some(word)) => {
+                let word = word.as_str().to_lowercase();
+                NUMBER_WORDS.iter().find(|(w, _)| *w == word).map(|&(_, n)| n)
+            }
+            _ => None,
+        })
+        .filter(|y| *y <= 30.0)
+        .reduce(f32::min)
 }
 
-/// Byte ranges of a job description that name only nice-to-have things: a
-/// section under a heading that says so ("Nice to have", "Bonus points",
-/// "Preferred qualifications") up to the next heading, and a line that says
-/// "… is a plus" outside parentheses ("Rust or Go (both is a plus)" still
-/// requires one of them).
+/// Byte ranges of a job description that name only nice-to-have things:
+/// - a section under a heading that says so ("Nice to have", "Bonus points",
+///   "Preferred qualifications") up to the next heading;
+/// - what follows an inline label that says so ("… Nice to have: Airflow."),
+///   up to the next label on the line ("Required: Rust. Nice to have: Java.");
+/// - a clause (up to `.`, `;` or the line's end) that says "… is a plus",
+///   "would be a bonus", "… preferred", "Ideally …" or "(nice to have)" outside
+///   parentheses ("Rust or Go (both is a plus)" still requires one of them).
 pub fn preferred_ranges(description: &str) -> Vec<(usize, usize)> {
     let mut ranges: Vec<(usize, usize)> = Vec::new();
     let mut in_section = false;
     for line in crate::text::lines(description) {
-        let end = line.start + line.text.len();
         let lower = line.text.to_lowercase();
         if is_heading(line.text) {
-            in_section = PREFERRED_WORDS.iter().any(|w| lower.contains(w));
+            in_section = says_preferred(&lower);
+            if in_section {
+                push(&mut ranges, line.start, line.start + line.text.len());
+            }
+            continue;
         }
-        let says_plus = PLUS_PHRASES.iter().any(|p| outside_parentheses(&lower, p));
-        if in_section || says_plus {
-            match ranges.last_mut() {
-                Some(last) if last.1 + 1 >= line.start => last.1 = end,
-                _ => ranges.push((line.start, end)),
+        for (from, to, label) in labelled_segments(&lower) {
+            let preferred = match label {
+                Some(label) => says_preferred(label),
+                None => in_section,
+            };
+            if preferred {
+                push(&mut ranges, line.start + from, line.start + to);
+                continue;
+            }
+            for (a, b) in clauses(&lower[from..to]) {
+                if clause_says_preferred(&lower[from + a..from + b]) {
+                    push(&mut ranges, line.start + from + a, line.start + from + b);
+                }
             }
         }
     }
     ranges
 }
 
-const PREFERRED_WORDS: [&str; 8] =
-    ["nice to have", "nice-to-have", "bonus", "preferred", "plus", "desirable", "good to have", "optional"];
-const PLUS_PHRASES: [&str; 5] = ["is a plus", "are a plus", "is a bonus", "are a bonus", "nice to have"];
+/// Adds `[a, b)`, joined to the last range when they touch.
+fn push(ranges: &mut Vec<(usize, usize)>, a: usize, b: usize) {
+    match ranges.last_mut() {
+        Some(last) if last.1 + 1 >= a => last.1 = last.1.max(b),
+        _ => ranges.push((a, b)),
+    }
+}
 
-/// A Markdown heading, or a short line that introduces a list ("Requirements:",
-/// "Nice to have").
+/// Words that make a heading or an inline label mean "nice to have".
+const PREFERRED_WORDS: [&str; 11] = [
+    "nice to have",
+    "nice-to-have",
+    "bonus",
+    "preferred",
+    "plus",
+    "desirable",
+    "good to have",
+    "optional",
+    "ideally",
+    "helpful",
+    "not required",
+];
+/// Phrases that make a clause nice to have, outside parentheses.
+const PLUS_PHRASES: [&str; 9] = [
+    "is a plus",
+    "are a plus",
+    "be a plus",
+    "is a bonus",
+    "are a bonus",
+    "be a bonus",
+    "nice to have",
+    "is preferred",
+    "are preferred",
+];
+/// Parenthesised labels that make their clause nice to have.
+const PLUS_TAGS: [&str; 5] = ["(nice to have)", "(optional)", "(bonus)", "(preferred)", "(a plus)"];
+
+fn says_preferred(label: &str) -> bool {
+    PREFERRED_WORDS.iter().any(|w| label.contains(w))
+}
+
+fn clause_says_preferred(clause: &str) -> bool {
+    let t = clause.trim().trim_start_matches(['-', '*', '•', '|', ' ']);
+    PLUS_PHRASES.iter().any(|p| outside_parentheses(t, p))
+        || PLUS_TAGS.iter().any(|tag| t.contains(tag))
+        || ["bonus", "ideally", "plus:"].iter().any(|w| t.starts_with(w))
+        || (t.trim_end_matches(['.', ' ']).ends_with(" preferred") && outside_parentheses(t, " preferred"))
+}
+
+/// The line cut at its inline labels ("Required:", "Nice to have:"): each
+/// piece as (start, end, the label before it, if any). A label is a short
+/// run of words ending in `:`, at the start of the line or after `.`, `;`,
+/// `,`-free text following ` - `.
+fn labelled_segments(line: &str) -> Vec<(usize, usize, Option<&str>)> {
+    let mut cuts: Vec<(usize, usize, &str)> = Vec::new();
+    for (colon, _) in line.match_indices(':') {
+        let head = &line[..colon];
+        let start = head.rfind(['.', ';', '|']).map_or(0, |i| i + 1);
+        let start = head[start..].rfind(" - ").map_or(start, |i| start + i + 3);
+        let label = head[start..].trim();
+        let words = label.split_whitespace().count();
+        if (1..=5).contains(&words) && !label.contains(',') {
+            cuts.push((start, colon + 1, label));
+        }
+    }
+    let mut out = Vec::new();
+    let mut from = 0;
+    let mut label = None;
+    for (start, after, text) in cuts {
+        if start > from || label.is_some() {
+            out.push((from, start, label));
+        }
+        from = after;
+        label = Some(text);
+    }
+    out.push((from, line.len(), label));
+    if out.len() > 1 {
+        out.retain(|&(a, b, _)| b > a);
+    }
+    out
+}
+
+/// Clauses of a piece of a line: cut after `.` (followed by a space or the
+/// end, so "Node.js" stays whole) and at `;`.
+fn clauses(piece: &str) -> Vec<(usize, usize)> {
+    let bytes = piece.as_bytes();
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let end_of_sentence = b == b'.' && bytes.get(i + 1).is_none_or(|c| c.is_ascii_whitespace());
+        if end_of_sentence || b == b';' {
+            out.push((start, i + 1));
+            start = i + 1;
+        }
+    }
+    if start < piece.len() {
+        out.push((start, piece.len()));
+    }
+    out
+}
+
+/// A Markdown heading, or a short line that introduces a list: it ends with
+/// `:`, or it names a section ("Requirements", "Nice to have", "Bonus
+/// points"); a short item ("Vue.js", "Power BI") is not one.
 fn is_heading(line: &str) -> bool {
     let t = line.trim();
     if t.starts_with('#') {
         return true;
     }
-    let bullet = t.starts_with(['-', '*', '•', '+']) || t.chars().next().is_some_and(|c| c.is_ascii_digit());
+    let bullet = t.starts_with(['-', '*', '•', '+', '|']) || t.chars().next().is_some_and(|c| c.is_ascii_digit());
     let words = t.split_whitespace().count();
-    !bullet && (1..=6).contains(&words) && !t.ends_with(['.', ',', ';'])
+    if bullet || !(1..=6).contains(&words) || t.ends_with(['.', ',', ';']) {
+        return false;
+    }
+    let lower = t.to_lowercase();
+    let names_a_section = SECTION_WORDS.iter().any(|w| lower.contains(w)) || says_preferred(&lower);
+    (t.ends_with(':') && !t[..t.len() - 1].contains(':')) || names_a_section
 }
 
 fn outside_parentheses(line: &str, phrase: &str) -> bool {
@@ -284,6 +436,24 @@ fn outside_parentheses(line: &str, phrase: &str) -> bool {
         before.matches('(').count() <= before.matches(')').count()
     })
 }
+
+/// Words of headings that start a section which is not nice to have.
+const SECTION_WORDS: [&str; 14] = [
+    "requirement",
+    "required",
+    "must have",
+    "must-have",
+    "qualifications",
+    "skills",
+    "what you'll",
+    "what you will",
+    "about",
+    "responsibilities",
+    "experience",
+    "you have",
+    "we offer",
+    "benefits",
+];
 
 #[cfg(test)]
 mod tests {
