@@ -143,11 +143,7 @@ impl<'a> Jobs<'a> {
             return Ok(self.store.fail_job(message.job_id, reason).await?);
         };
         let results: Vec<ItemResult> = items.iter().map(|i| ItemResult::failed(i.i, reason)).collect();
-        let recorded = self.store.complete_chunk(message.job_id, message.chunk, &results).await?;
-        if let Some(job) = &recorded.job {
-            self.notify(job).await?;
-        }
-        Ok(())
+        self.record(message.job_id, message.chunk, &results).await.map(drop)
     }
 
     /// Fails a job that has not ended, with the reason its owner sees.

@@ -171,6 +171,11 @@ impl TaskMessage {
             owner: None,
             reason: format!("message is not JSON: {e}"),
         })?;
+        TaskMessage::from_value(value)
+    }
+
+    /// [`TaskMessage::parse`] of a body already read as JSON.
+    pub fn from_value(value: serde_json::Value) -> Result<TaskMessage, Poison> {
         let job_id = value.get("job_id").and_then(|v| v.as_str()).and_then(|s| s.parse().ok());
         let owner = value.get("owner").and_then(|v| v.as_str()).map(str::to_owned);
         let poison = |reason: String| Poison { job_id, owner: owner.clone(), reason };

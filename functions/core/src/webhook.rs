@@ -33,11 +33,15 @@ impl WebhookMessage {
 
     /// `Some` when the body is a webhook message (it says `"kind": "webhook"`).
     pub fn parse(body: &str) -> Option<Result<WebhookMessage, String>> {
-        let value: serde_json::Value = serde_json::from_str(body).ok()?;
+        WebhookMessage::from_value(&serde_json::from_str(body).ok()?)
+    }
+
+    /// [`WebhookMessage::parse`] of a body already read as JSON.
+    pub fn from_value(value: &serde_json::Value) -> Option<Result<WebhookMessage, String>> {
         if value.get("kind").and_then(|k| k.as_str()) != Some(WEBHOOK_KIND) {
             return None;
         }
-        Some(serde_json::from_value(value).map_err(|e| format!("malformed webhook message: {e}")))
+        Some(WebhookMessage::deserialize(value).map_err(|e| format!("malformed webhook message: {e}")))
     }
 
     pub fn to_json(&self) -> String {

@@ -10,24 +10,32 @@ pub enum Delivery {
     Task(TaskMessage),
     /// One attempt at a job's callback.
     Webhook(WebhookMessage),
-    /// The bucket's notification of new uploads (or S3's test event).
-    Uploads { kind: &'static str, body: String },
+    /// The bucket's notification of new uploads (or S3's test event); the
+    /// received body is the event.
+    Uploads { kind: &'static str },
     /// Can never succeed: acknowledged, its job (if its owner's) failed.
     Poison(Poison),
 }
 
 impl Delivery {
+    /// Reads the body as JSON once, then tells the kinds apart by shape.
     pub fn parse(received: &Received) -> Delivery {
-        let body = &received.body;
-        if let Some(kind) = s3_notification(body) {
-            return Delivery::Uploads { kind, body: body.clone() };
+        let value: serde_json::Value = match serde_json::from_str(&received.body) {
+            Ok(value) => value,
+            Err(e) => {
+                let reason = format!("message is not JSON: {e}");
+                return Delivery::Poison(Poison { job_id: None, owner: None, reason });
+            }
+        };
+        if let Some(kind) = s3_notification(&value) {
+            return Delivery::Uploads { kind };
         }
-        match WebhookMessage::parse(body) {
+        match WebhookMessage::from_value(&value) {
             Some(Ok(message)) => return Delivery::Webhook(message),
             Some(Err(reason)) => return Delivery::Poison(Poison { job_id: None, owner: None, reason }),
             None => {}
         }
-        match TaskMessage::parse(body) {
+        match TaskMessage::from_value(value) {
             Ok(message) => Delivery::Task(message),
             Err(poison) => Delivery::Poison(poison),
         }
@@ -35,9 +43,8 @@ impl Delivery {
 }
 
 /// Recognises an S3 event notification (or the `s3:TestEvent` S3 sends when
-/// notifications are configured) in a queue body.
-fn s3_notification(body: &str) -> Option<&'static str> {
-    let value: serde_json::Value = serde_json::from_str(body).ok()?;
+/// notifications are configured).
+fn s3_notification(value: &serde_json::Value) -> Option<&'static str> {
     if value.get("Event").and_then(|e| e.as_str()) == Some("s3:TestEvent") {
         return Some("s3:TestEvent");
     }

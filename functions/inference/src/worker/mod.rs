@@ -23,7 +23,7 @@ use crate::Upstream;
 use crate::webhook::WebhookSender;
 use ferry_core::{
     Admission, BlobStore, JobError, JobId, JobStore, Jobs, Limits, Poison, ResumeAnalyzer, SentimentClassifier,
-    StoreError, TaskMessage, TaskQueue, WebhookConfig, Work,
+    StoreError, TaskMessage, TaskQueue, WebhookConfig, WebhookMessage, Work,
 };
 use std::sync::Arc;
 use tracing::{Instrument, info, info_span, warn};
@@ -154,14 +154,15 @@ impl Worker {
     pub async fn handle(&self, batch: &[Received]) -> Vec<Outcome> {
         let deliveries: Vec<Delivery> = batch.iter().map(Delivery::parse).collect();
         let mut outcomes = vec![Outcome::Done; batch.len()];
-        let (hooks, work): (Vec<usize>, Vec<usize>) =
-            (0..batch.len()).partition(|&i| matches!(deliveries[i], Delivery::Webhook(_)));
-        let attempts = futures_util::future::join_all(hooks.iter().map(|&i| match &deliveries[i] {
-            Delivery::Webhook(message) => self.deliver_webhook(message),
-            _ => unreachable!("partitioned above"),
-        }));
-        let (delivered, worked) = tokio::join!(attempts, self.work(batch, &deliveries, &work));
-        for (&index, outcome) in hooks.iter().zip(delivered) {
+        let hooks: Vec<(usize, &WebhookMessage)> = (deliveries.iter().enumerate())
+            .filter_map(|(i, d)| match d {
+                Delivery::Webhook(message) => Some((i, message)),
+                _ => None,
+            })
+            .collect();
+        let attempts = futures_util::future::join_all(hooks.iter().map(|&(_, message)| self.deliver_webhook(message)));
+        let (delivered, worked) = tokio::join!(attempts, self.work(batch, &deliveries));
+        for (&(index, _), outcome) in hooks.iter().zip(delivered) {
             outcomes[index] = outcome;
         }
         for (index, outcome) in worked {
@@ -191,31 +192,30 @@ impl Worker {
         }
     }
 
-    /// The batch's messages at `indices` other than webhook attempts, one by
-    /// one, then their sentiment texts through the model together.
-    async fn work(&self, batch: &[Received], deliveries: &[Delivery], indices: &[usize]) -> Vec<(usize, Outcome)> {
+    /// The batch's messages other than webhook attempts (those run beside),
+    /// one by one, then their sentiment texts through the model together.
+    async fn work(&self, batch: &[Received], deliveries: &[Delivery]) -> Vec<(usize, Outcome)> {
         let mut outcomes = Vec::new();
         let mut chunks = Vec::new();
-        for &index in indices {
-            let id = &batch[index].id;
-            let outcome = match &deliveries[index] {
+        for (index, (received, delivery)) in batch.iter().zip(deliveries).enumerate() {
+            let id = &received.id;
+            let outcome = match delivery {
+                Delivery::Webhook(_) => continue,
                 Delivery::Task(message) => match self.admit(id, message).await {
-                    Ok(Some(())) => {
+                    Admitted::Texts => {
                         chunks.push(texts::Chunk { index, message });
                         continue;
                     }
-                    Ok(None) => Outcome::Done,
-                    Err(outcome) => outcome,
+                    Admitted::Handled(outcome) => outcome,
                 },
-                Delivery::Uploads { kind, body } => {
+                Delivery::Uploads { kind } => {
                     // The bucket notifies the queue of uploads. An upload with a
                     // job description beside it starts a resume-match job; any
                     // other is the API's (its job comes from POST /v1/jobs).
                     info!(message_id = %id, kind, "S3 notification");
-                    self.uploads(body).await
+                    self.uploads(&received.body).await
                 }
                 Delivery::Poison(poison) => self.poison(id, poison.clone()).await,
-                Delivery::Webhook(_) => unreachable!("attempted beside the rest"),
             };
             outcomes.push((index, outcome));
         }
@@ -224,25 +224,26 @@ impl Worker {
     }
 
     /// Admits a task message's job, then runs a document or a resume at once.
-    /// `Ok(Some)`: a chunk of texts for the model; `Ok(None)`: nothing to do.
-    async fn admit(&self, message_id: &str, message: &TaskMessage) -> Result<Option<()>, Outcome> {
+    async fn admit(&self, message_id: &str, message: &TaskMessage) -> Admitted {
         let span = info_span!("message", job_id = %message.job_id, chunk = message.chunk, message_id = %message_id);
         let may_create = self.upstream.allows(&message.owner);
-        let admission = self.jobs().admit(message, may_create).instrument(span.clone()).await.map_err(retry)?;
-        let job = match admission {
-            Admission::Run(job) => job,
-            Admission::Drop => return Ok(None),
-            Admission::Refuse(reason) => {
-                return Err(self.poison(message_id, Poison { job_id: None, owner: None, reason }).await);
+        let job = match self.jobs().admit(message, may_create).instrument(span.clone()).await {
+            Ok(Admission::Run(job)) => job,
+            Ok(Admission::Drop) => return Admitted::Handled(Outcome::Done),
+            Ok(Admission::Refuse(reason)) => {
+                let poison = Poison { job_id: None, owner: None, reason };
+                return Admitted::Handled(self.poison(message_id, poison).await);
+            }
+            Err(e) => return Admitted::Handled(retry(e)),
+        };
+        let outcome = match &message.work {
+            Work::Texts(_) => return Admitted::Texts,
+            Work::Document(document) => self.split(&job, &document.key).instrument(span).await,
+            Work::Resume { resume, job_description } => {
+                self.match_resume(&job, &resume.key, job_description).instrument(span).await
             }
         };
-        match &message.work {
-            Work::Texts(_) => Ok(Some(())),
-            Work::Document(document) => Err(self.split(&job, &document.key).instrument(span).await),
-            Work::Resume { resume, job_description } => {
-                Err(self.match_resume(&job, &resume.key, job_description).instrument(span).await)
-            }
-        }
+        Admitted::Handled(outcome)
     }
 
     /// Fails a job the worker has admitted (its owner checked) with `reason`.
@@ -288,6 +289,14 @@ impl Worker {
             Err(e) => retry(e),
         }
     }
+}
+
+/// What admitting a task message led to.
+enum Admitted {
+    /// Its texts go through the model with the rest of the batch's.
+    Texts,
+    /// Nothing for the model: done, poisoned, or to retry.
+    Handled(Outcome),
 }
 
 /// A failure worth another delivery.
