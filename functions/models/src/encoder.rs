@@ -7,12 +7,12 @@
 //! kernels when it optimises, and with the token count unknown it falls back
 //! to one that ran 1.2–1.6x slower here; so each text runs through a plan
 //! optimised for one text of its sequence bucket (a few lengths, built on
-//! first use: ~40 ms and ~22 MB of packed weights for layer 3, ~45 MB for
-//! layer 6), and the texts of a call run side by side on rayon's pool.
+//! first use: ~40 ms and up to ~22 MB of packed weights for layer 3, ~45 MB
+//! for layer 6, less where [`SharedWeights`] finds them), and the texts of a call run side by side on rayon's pool.
 //! Batching texts together gained at most 1.2x here (short texts), and lost
 //! for 64 tokens: one text per run pads least and needs the fewest plans.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use ferry_core::ModelError;
@@ -20,6 +20,8 @@ use rayon::prelude::*;
 use tokenizers::{Encoding, Tokenizer, TruncationParams};
 use tract_onnx::prelude::tract_data::internal::{bail, ensure};
 use tract_onnx::prelude::*;
+use tract_onnx::tract_core::ops::matmul::optimized::{MatMulOperand, OptMatMul, ProtoFusedSpec};
+use tract_onnx::tract_core::tract_linalg::mmm::EagerPackedInput;
 
 use crate::model_error;
 
@@ -124,6 +126,8 @@ struct Stack {
     plans: Mutex<Vec<(usize, Arc<Runner>)>>,
     /// Most plans kept (the least recently used one goes).
     capacity: usize,
+    /// Shared by both stacks.
+    shared: Arc<SharedWeights>,
 }
 
 /// A plan and states to run it with (a state holds the plan's scratch
@@ -134,8 +138,10 @@ struct Runner {
 }
 
 impl Runner {
-    fn new(model: TypedModel) -> TractResult<Arc<Runner>> {
-        let plan = model.into_optimized()?.into_runnable()?;
+    fn new(model: TypedModel, shared: &SharedWeights) -> TractResult<Arc<Runner>> {
+        let mut optimized = model.into_optimized()?;
+        shared.share(&mut optimized);
+        let plan = optimized.into_runnable()?;
         Ok(Arc::new(Runner { plan, idle: Mutex::new(Vec::new()) }))
     }
 
@@ -148,6 +154,44 @@ impl Runner {
         let outputs = state.run(inputs);
         self.idle.lock().unwrap_or_else(|p| p.into_inner()).push(state);
         outputs
+    }
+}
+
+/// The packed weights of every plan built so far, by value. tract packs
+/// each weight matrix for the kernel it picks when it optimises a plan and
+/// bakes it into the matrix product, so each plan held its own copy (~22 MB
+/// for layer 3, ~43 MB for layer 6: ~400 MB with every bucket in use). A
+/// packed matrix equal to one already held (same kernel packing; the two
+/// stacks share layers 1-3) is swapped for that one, so only packings that
+/// differ cost memory: about half of a new plan's matrices are found here
+/// (`cargo run --release -p ferry-models --example plan_memory`). A matrix
+/// only this set still holds belonged to evicted plans and is let go.
+#[derive(Default)]
+struct SharedWeights(Mutex<HashSet<Arc<Blob>>>);
+
+impl SharedWeights {
+    fn share(&self, model: &mut TypedModel) {
+        let mut held = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        held.retain(|blob| Arc::strong_count(blob) > 1);
+        let baked = model
+            .nodes
+            .iter_mut()
+            .filter_map(|node| node.op_as_mut::<OptMatMul>())
+            .flat_map(|op| op.micro_ops.iter_mut())
+            .filter_map(|spec| match spec {
+                ProtoFusedSpec::AddMatMul { a: MatMulOperand::Const(value), .. } => {
+                    value.downcast_mut::<EagerPackedInput>()
+                }
+                _ => None,
+            });
+        for packed in baked {
+            match held.get(&packed.packed) {
+                Some(same) => packed.packed = Arc::clone(same),
+                None => {
+                    held.insert(Arc::clone(&packed.packed));
+                }
+            }
+        }
     }
 }
 
@@ -166,7 +210,7 @@ impl Stack {
         // Built outside the lock: texts of other lengths need not wait.
         let subs: HashMap<Symbol, TDim> =
             [(self.batch.clone(), TDim::from(1i64)), (self.seq.clone(), (seq as i64).into())].into();
-        let runner = Runner::new(self.base.set_symbols(&subs)?)?;
+        let runner = Runner::new(self.base.set_symbols(&subs)?, &self.shared)?;
         let mut plans = self.plans.lock().unwrap_or_else(|p| p.into_inner());
         plans.retain(|(k, _)| *k != seq);
         plans.insert(0, (seq, Arc::clone(&runner)));
@@ -277,6 +321,7 @@ fn load_stacks(onnx: &tract_onnx::pb::ModelProto) -> TractResult<(Stack, Stack)>
     // Recomputing the facts once after declutter makes the graph consistent.
     typed.declutter()?;
     typed.refresh_output_facts()?;
+    let shared = Arc::new(SharedWeights::default());
     let cut = |output: usize, capacity: usize| -> TractResult<Stack> {
         let mut base = typed.clone();
         let outlet = base.output_outlets()?[output];
@@ -288,6 +333,7 @@ fn load_stacks(onnx: &tract_onnx::pb::ModelProto) -> TractResult<(Stack, Stack)>
             input_order: order.clone(),
             plans: Mutex::default(),
             capacity,
+            shared: Arc::clone(&shared),
         })
     };
     // Sentiment texts use every bucket; the skill model's contexts and
