@@ -7,8 +7,9 @@
 //! kernels when it optimises, and with the token count unknown it falls back
 //! to one that ran 1.2–1.6x slower here; so each text runs through a plan
 //! optimised for one text of its sequence bucket (a few lengths, built on
-//! first use: ~40 ms and up to ~22 MB of packed weights for layer 3, ~45 MB
-//! for layer 6, less where [`SharedWeights`] finds them), and the texts of a call run side by side on rayon's pool.
+//! first use: ~40 ms and up to ~22 MB of packed weights for layer 3, ~43 MB
+//! for layer 6, less where [`SharedWeights`] finds them held already), and
+//! the texts of a call run side by side on rayon's pool.
 //! Batching texts together gained at most 1.2x here (short texts), and lost
 //! for 64 tokens: one text per run pads least and needs the fewest plans.
 
@@ -337,7 +338,7 @@ fn load_stacks(onnx: &tract_onnx::pb::ModelProto) -> TractResult<(Stack, Stack)>
         })
     };
     // Sentiment texts use every bucket; the skill model's contexts and
-    // document pieces a few (45 MB each).
+    // document pieces a few (up to ~43 MB each).
     Ok((cut(0, SEQ_BUCKETS.len())?, cut(1, 4)?))
 }
 
