@@ -213,6 +213,23 @@ async fn sentiment_answers_synchronously() {
 }
 
 #[tokio::test]
+async fn sentiment_names_the_language_and_warns_off_english() {
+    let mut app = TestApp::new(Limits::default());
+    app.start_worker();
+    let (status, body) = app.send("POST", "/v1/sentiment", Some("alice"), Some(json!({"text": "so good"}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["language"], "en");
+    assert!(body.get("warning").is_none(), "{body}");
+    let swedish = json!({"text": "Fantastisk telefon, jag älskar den"});
+    let (status, body) = app.send("POST", "/v1/sentiment", Some("alice"), Some(swedish)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["language"], "sv");
+    assert!(body["warning"].as_str().is_some_and(|w| w.contains("English only")), "{body}");
+    let (_, models) = app.send("GET", "/v1/models", Some("alice"), None).await;
+    assert_eq!(models.to_string().matches(r#""languages":["en"]"#).count(), 2, "{models}");
+}
+
+#[tokio::test]
 async fn sentiment_without_a_worker_answers_202_after_its_wait() {
     let app = TestApp::new(Limits { sentiment_wait: Duration::from_millis(200), ..Limits::default() });
     let (status, headers, body) =

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod callback;
 pub mod job;
 pub mod keys;
+pub mod language;
 pub mod lifecycle;
 pub mod limits;
 pub mod message;

@@ -1,6 +1,7 @@
 //! Sentiment: the labels, the scores a model produces, and the port the worker
 //! calls to get them.
 
+use crate::language::{Language, MODEL_LANGUAGES};
 use serde::{Deserialize, Serialize};
 
 /// The three classes, in the order every model file and score vector uses.
@@ -61,18 +62,31 @@ impl SentimentScores {
         self.negative.max(self.neutral).max(self.positive)
     }
 
-    pub fn prediction(self) -> SentimentPrediction {
-        SentimentPrediction { sentiment: self.label(), confidence: self.confidence(), scores: self }
+    /// The prediction for a text in `language` ([`crate::language::identify`]).
+    pub fn prediction(self, language: Option<Language>) -> SentimentPrediction {
+        SentimentPrediction {
+            sentiment: self.label(),
+            confidence: self.confidence(),
+            scores: self,
+            language: language.map(|l| l.code.to_owned()),
+            warning: language.and_then(Language::warning),
+        }
     }
 }
 
 /// What a client sees for one text.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SentimentPrediction {
     pub sentiment: Sentiment,
     #[serde(serialize_with = "six_places")]
     pub confidence: f32,
     pub scores: SentimentScores,
+    /// The text's language (ISO 639-1), `None` for text with no words.
+    pub language: Option<String>,
+    /// Why the answer should not be trusted: a language the model was not
+    /// trained on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 /// The port the worker runs texts through. Implementations are CPU-bound and
@@ -98,6 +112,14 @@ pub struct ModelInfo {
     pub encoder: String,
     pub labels: Vec<String>,
     pub max_tokens: usize,
+    /// What it was trained on (ISO 639-1); results for other languages carry
+    /// a warning.
+    pub languages: Vec<String>,
+}
+
+/// [`MODEL_LANGUAGES`] as a [`ModelInfo`] lists them.
+pub fn model_languages() -> Vec<String> {
+    MODEL_LANGUAGES.iter().map(|&l| l.to_owned()).collect()
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -114,6 +136,7 @@ pub fn catalog() -> Vec<ModelInfo> {
             encoder: "all-MiniLM-L6-v2".into(),
             labels: Sentiment::ALL.iter().map(|s| s.as_str().to_owned()).collect(),
             max_tokens: 256,
+            languages: model_languages(),
         },
         ModelInfo {
             id: crate::resume::RESUME_MODEL_ID.into(),
@@ -122,6 +145,7 @@ pub fn catalog() -> Vec<ModelInfo> {
             // A required skill's status in the match.
             labels: ["matched", "near", "missing"].map(String::from).to_vec(),
             max_tokens: 256,
+            languages: model_languages(),
         },
     ]
 }
@@ -138,5 +162,21 @@ mod tests {
         let s = SentimentScores::from_probs([0.5, 0.4, 0.1]);
         assert_eq!(s.label(), Sentiment::Negative);
         assert_eq!(serde_json::to_string(&s.label()).unwrap(), "\"negative\"");
+    }
+
+    #[test]
+    fn a_prediction_names_its_language_and_warns_only_off_the_model() {
+        let scores = SentimentScores::from_probs([0.1, 0.8, 0.1]);
+        let english =
+            serde_json::to_value(scores.prediction(crate::language::identify("It arrived on Tuesday"))).unwrap();
+        assert_eq!(english["language"], "en");
+        assert!(english.get("warning").is_none(), "{english}");
+        let swedish =
+            serde_json::to_value(scores.prediction(crate::language::identify("Fantastisk telefon, jag älskar den")))
+                .unwrap();
+        assert_eq!(swedish["language"], "sv");
+        assert!(swedish["warning"].as_str().unwrap().starts_with("the text looks Swedish (sv)"), "{swedish}");
+        let nothing = serde_json::to_value(scores.prediction(None)).unwrap();
+        assert!(nothing["language"].is_null() && nothing.get("warning").is_none(), "{nothing}");
     }
 }

@@ -247,7 +247,10 @@ fn predict(
             let json = match line {
                 Err(e) => serde_json::json!({ "error": e }),
                 Ok(t) if t.trim().is_empty() => serde_json::json!({ "error": "empty text" }),
-                Ok(_) => serde_json::to_value(scores.next().expect("one score per text").prediction())?,
+                Ok(text) => {
+                    let scores = scores.next().expect("one score per text");
+                    serde_json::to_value(scores.prediction(ferry_core::language::identify(text)))?
+                }
             };
             writeln!(out, "{json}")?;
         }

@@ -170,6 +170,7 @@ impl SentimentClassifier for SentimentModel {
             encoder: "all-MiniLM-L6-v2".to_string(),
             labels: Sentiment::ALL.iter().map(|s| s.as_str().to_string()).collect(),
             max_tokens: MAX_TOKENS,
+            languages: ferry_core::sentiment::model_languages(),
         }
     }
 }

@@ -3,7 +3,7 @@
 //! each chunk's results are recorded.
 
 use super::{Outcome, Worker};
-use ferry_core::{ItemResult, SentimentScores, TaskMessage};
+use ferry_core::{ItemResult, SentimentPrediction, TaskMessage, language};
 use std::sync::Arc;
 use tracing::warn;
 
@@ -20,8 +20,8 @@ impl Worker {
         if chunks.is_empty() {
             return Vec::new();
         }
-        let scores = match self.classify(texts_of(&chunks)).await {
-            Ok(scores) => scores,
+        let predictions = match self.classify(texts_of(&chunks)).await {
+            Ok(predictions) => predictions,
             Err(reason) if chunks.len() == 1 => return vec![(chunks[0].index, Outcome::Retry(reason))],
             Err(reason) => {
                 warn!(messages = chunks.len(), %reason, "batched model run failed; running messages one by one");
@@ -32,35 +32,36 @@ impl Worker {
                 return outcomes;
             }
         };
-        let mut scores = scores.into_iter();
+        let mut predictions = predictions.into_iter();
         let mut outcomes = Vec::with_capacity(chunks.len());
         for chunk in &chunks {
             let message = chunk.message;
-            let results = sentiment_results(message, &mut scores, &self.provenance);
+            let results = sentiment_results(message, &mut predictions, &self.provenance);
             outcomes.push((chunk.index, self.record(message.job_id, message.chunk, &results).await));
         }
         outcomes
     }
 
-    async fn classify(&self, texts: Vec<String>) -> Result<Vec<SentimentScores>, String> {
+    async fn classify(&self, texts: Vec<String>) -> Result<Vec<SentimentPrediction>, String> {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
         let model = Arc::clone(&self.sentiment);
         let span = tracing::Span::current();
         let n = texts.len();
-        let scores = tokio::task::spawn_blocking(move || {
+        let predictions = tokio::task::spawn_blocking(move || {
             let _entered = span.enter();
             let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-            model.classify(&refs)
+            let scores = model.classify(&refs).map_err(|e| e.to_string())?;
+            if scores.len() != n {
+                return Err(format!("model returned {} scores for {n} texts", scores.len()));
+            }
+            // Here, not on the executor: detection reads every text.
+            Ok(scores.into_iter().zip(&refs).map(|(s, text)| s.prediction(language::identify(text))).collect())
         })
         .await
-        .map_err(|e| format!("model task failed: {e}"))?
-        .map_err(|e| e.to_string())?;
-        if scores.len() != n {
-            return Err(format!("model returned {} scores for {n} texts", scores.len()));
-        }
-        Ok(scores)
+        .map_err(|e| format!("model task failed: {e}"))??;
+        Ok(predictions)
     }
 }
 
@@ -72,11 +73,11 @@ fn texts_of(chunks: &[Chunk<'_>]) -> Vec<String> {
         .collect()
 }
 
-/// Pairs a message's items with their scores; empty texts fail on their own
-/// without failing their neighbours.
+/// Pairs a message's items with their predictions; empty texts fail on their
+/// own without failing their neighbours.
 fn sentiment_results(
     message: &TaskMessage,
-    scores: &mut impl Iterator<Item = SentimentScores>,
+    predictions: &mut impl Iterator<Item = SentimentPrediction>,
     provenance: &str,
 ) -> Vec<ItemResult> {
     message
@@ -86,9 +87,9 @@ fn sentiment_results(
             if item.text.trim().is_empty() {
                 return ItemResult::failed(item.i, "empty text");
             }
-            match scores.next() {
-                Some(s) => {
-                    let mut value = serde_json::to_value(s.prediction()).expect("predictions serialise");
+            match predictions.next() {
+                Some(prediction) => {
+                    let mut value = serde_json::to_value(prediction).expect("predictions serialise");
                     value["model"] = serde_json::Value::String(provenance.to_owned());
                     ItemResult::ok(item.i, value)
                 }
