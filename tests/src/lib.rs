@@ -17,12 +17,9 @@ use ferry_core::{
 };
 use ferry_inference::Worker;
 use ferry_inference::webhook::WebhookSender;
-use ferry_local::blobs::FileBlobs;
-use ferry_local::db::Db;
-use ferry_local::keys::SqliteKeyStore;
+use ferry_local::adapters::LocalAdapters;
 use ferry_local::poller::Poller;
 use ferry_local::queue::SqliteQueue;
-use ferry_local::store::SqliteStore;
 use http_body_util::BodyExt;
 use serde_json::Value;
 use std::sync::Arc;
@@ -148,11 +145,10 @@ impl TestApp {
         configure: impl FnOnce(&mut AppState),
     ) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
-        let db = Db::open(&dir.path().join("ferry.sqlite3")).expect("open db");
-        let store: Arc<dyn JobStore> = Arc::new(SqliteStore::new(db.clone()));
-        let keys: Arc<dyn KeyStore> = Arc::new(SqliteKeyStore::new(db.clone()));
-        let blobs: Arc<dyn BlobStore> = Arc::new(FileBlobs::new(dir.path().join("blobs")));
-        let queue = SqliteQueue::new(db, Duration::from_secs(30), MAX_ATTEMPTS);
+        let local = LocalAdapters::open(dir.path(), Duration::from_secs(30), MAX_ATTEMPTS, limits.retention)
+            .expect("open the data directory");
+        let (store, keys, queue): (Arc<dyn JobStore>, Arc<dyn KeyStore>, _) = (local.store, local.keys, local.queue);
+        let blobs: Arc<dyn BlobStore> = Arc::new(local.blobs);
         let webhooks = test_webhooks();
         let auth = Arc::new(auth);
         let mut state = AppState::new(

@@ -3,7 +3,7 @@
 
 use crate::jwks::HttpJwks;
 use crate::rate::RateLimit;
-use ferry_core::{Authenticator, JwksCache, Scopes, Settings, TokenRules};
+use ferry_core::{Authenticator, ConfigError, JwksCache, Scopes, Settings, TokenRules};
 use jsonwebtoken::jwk::JwkSet;
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -27,7 +27,7 @@ pub struct ApiConfig {
 }
 
 impl ApiConfig {
-    pub fn from_settings(settings: &Settings) -> Result<ApiConfig, String> {
+    pub fn from_settings(settings: &Settings) -> Result<ApiConfig, ConfigError> {
         Ok(ApiConfig {
             auth: AuthConfig::from_settings(settings)?,
             scopes: scopes(settings),
@@ -69,13 +69,14 @@ pub enum JwksSource {
 }
 
 impl AuthConfig {
-    pub fn from_settings(settings: &Settings) -> Result<AuthConfig, String> {
+    pub fn from_settings(settings: &Settings) -> Result<AuthConfig, ConfigError> {
         let jwks = match (settings.var("FERRY_JWKS_URL"), settings.var("FERRY_JWKS_FILE"), settings.var("FERRY_JWKS")) {
             (Some(url), ..) => {
                 Some(JwksSource::Url { url, ttl: settings.secs("FERRY_JWKS_CACHE_SECS")?.unwrap_or(DEFAULT_JWKS_TTL) })
             }
             (None, Some(path), _) => Some(JwksSource::Document(
-                std::fs::read_to_string(&path).map_err(|e| format!("FERRY_JWKS_FILE {path}: {e}"))?,
+                std::fs::read_to_string(&path)
+                    .map_err(|e| ConfigError::invalid("FERRY_JWKS_FILE", format!("{path}: {e}")))?,
             )),
             (None, None, inline) => inline.map(JwksSource::Document),
         };
@@ -90,11 +91,12 @@ impl AuthConfig {
     }
 
     /// The verifier; HS256 needs `dev_secret`.
-    pub async fn authenticator(&self, dev_secret: Option<&[u8]>) -> Result<Authenticator, String> {
+    pub async fn authenticator(&self, dev_secret: Option<&[u8]>) -> Result<Authenticator, ConfigError> {
         let rules = self.rules.clone();
         match &self.jwks {
             Some(JwksSource::Url { url, ttl }) => {
-                let fetch = Arc::new(HttpJwks::new(url.clone(), JWKS_TIMEOUT)?);
+                let client = HttpJwks::new(url.clone(), JWKS_TIMEOUT);
+                let fetch = Arc::new(client.map_err(|e| ConfigError::invalid("FERRY_JWKS_URL", e))?);
                 let cache = JwksCache::remote(fetch, *ttl, JWKS_COOLDOWN);
                 match cache.prime().await {
                     Ok(n) => tracing::info!(url = %url, keys = n, "JWKS loaded"),
@@ -103,13 +105,19 @@ impl AuthConfig {
                 Ok(Authenticator::jwks(cache, rules))
             }
             Some(JwksSource::Document(document)) => {
-                let set: JwkSet = serde_json::from_str(document).map_err(|e| format!("the JWKS is not valid: {e}"))?;
-                Ok(Authenticator::jwks(JwksCache::fixed(&set)?, rules))
+                let invalid = |reason: String| ConfigError::invalid("the JWKS", reason);
+                let set: JwkSet = serde_json::from_str(document).map_err(|e| invalid(format!("is not valid: {e}")))?;
+                let cache = JwksCache::fixed(&set).map_err(|e| invalid(format!("is not usable: {e}")))?;
+                Ok(Authenticator::jwks(cache, rules))
             }
             None => {
-                let secret =
-                    dev_secret.ok_or("set FERRY_JWKS_URL (or FERRY_JWKS_FILE), or FERRY_JWT_SECRET for development")?;
-                Ok(Authenticator::hs256(secret).map_err(|e| e.to_string())?.with_rules(rules))
+                // For development; production sets a JWKS.
+                let secret = dev_secret.ok_or_else(|| {
+                    ConfigError::Missing("FERRY_JWKS_URL (or FERRY_JWKS_FILE), or FERRY_JWT_SECRET,".into())
+                })?;
+                let authenticator =
+                    Authenticator::hs256(secret).map_err(|e| ConfigError::invalid("FERRY_JWT_SECRET", e))?;
+                Ok(authenticator.with_rules(rules))
             }
         }
     }
@@ -126,7 +134,7 @@ fn scopes(settings: &Settings) -> Scopes {
 
 /// `FERRY_RATE_LIMIT` requests per second per caller (default 20; 0 turns it
 /// off) with bursts of `FERRY_RATE_BURST` (default twice the rate).
-fn rate_limit(settings: &Settings) -> Result<Option<Arc<RateLimit>>, String> {
+fn rate_limit(settings: &Settings) -> Result<Option<Arc<RateLimit>>, ConfigError> {
     let per_second: u32 = settings.number("FERRY_RATE_LIMIT")?.unwrap_or(20);
     let Some(per_second) = NonZeroU32::new(per_second) else { return Ok(None) };
     let twice = per_second.saturating_mul(NonZeroU32::new(2).expect("2 is not zero"));

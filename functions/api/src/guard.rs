@@ -1,10 +1,10 @@
 //! Protections every response gets, whatever the route: size limits checked
 //! before anything is read, security headers, and CORS when configured.
 
-use crate::problem::Problem;
+use crate::problem::{Problem, ProblemType};
 use axum::Router;
 use axum::extract::Request;
-use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use ferry_core::Limits;
@@ -22,9 +22,7 @@ pub async fn request_limits(limits: Limits, req: Request, next: Next) -> Respons
     let header_bytes: usize = req.headers().iter().map(|(name, value)| name.as_str().len() + value.len()).sum();
     if header_bytes > limits.max_header_bytes {
         return Problem::new(
-            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            "headers-too-large",
-            "Request headers too large",
+            ProblemType::HeadersTooLarge,
             format!("request headers are limited to {} bytes in all", limits.max_header_bytes),
         )
         .into_response();
@@ -32,13 +30,8 @@ pub async fn request_limits(limits: Limits, req: Request, next: Next) -> Respons
     let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     let max = body_limit(&limits, &req);
     if declared.is_some_and(|len| len > max) {
-        return Problem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload-too-large",
-            "Request body too large",
-            format!("request bodies are limited to {max} bytes"),
-        )
-        .into_response();
+        return Problem::new(ProblemType::PayloadTooLarge, format!("request bodies are limited to {max} bytes"))
+            .into_response();
     }
     next.run(req).await
 }
@@ -76,13 +69,9 @@ pub async fn body_budget(budget: BodyBudget, limits: Limits, req: Request, next:
     match tokio::time::timeout(limits.busy_wait, Arc::clone(&budget.units).acquire_many_owned(units)).await {
         Ok(Ok(_held)) => next.run(req).await,
         _ => {
-            let mut problem = Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "busy",
-                "Server busy",
-                "too many request bodies are being read at once; retry shortly",
-            );
-            problem.retry_after = Some(1);
+            let problem =
+                Problem::new(ProblemType::Busy, "too many request bodies are being read at once; retry shortly")
+                    .retry_after(1);
             problem.into_response()
         }
     }
@@ -196,9 +185,7 @@ pub fn too_slow(error: &(dyn std::error::Error + 'static)) -> bool {
 /// 408 for a body that arrived too slowly.
 pub fn body_timeout() -> Problem {
     Problem::new(
-        StatusCode::REQUEST_TIMEOUT,
-        "body-timeout",
-        "Request body too slow",
+        ProblemType::BodyTimeout,
         "the request body stopped arriving, or arrived too slowly; send it again faster",
     )
 }

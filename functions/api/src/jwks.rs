@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use ferry_core::FetchJwks;
+use ferry_core::auth::jwks::JwksError;
 use jsonwebtoken::jwk::JwkSet;
 use std::time::Duration;
 
@@ -14,28 +15,28 @@ pub struct HttpJwks {
 }
 
 impl HttpJwks {
-    pub fn new(url: impl Into<String>, timeout: Duration) -> Result<HttpJwks, String> {
+    pub fn new(url: impl Into<String>, timeout: Duration) -> Result<HttpJwks, reqwest::Error> {
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| e.to_string())?;
+            .build()?;
         Ok(HttpJwks { url: url.into(), client })
     }
 }
 
 #[async_trait]
 impl FetchJwks for HttpJwks {
-    async fn fetch(&self) -> Result<JwkSet, String> {
-        let response = self.client.get(&self.url).send().await.map_err(|e| format!("GET {}: {e}", self.url))?;
+    async fn fetch(&self) -> Result<JwkSet, JwksError> {
+        let failed = |why: String| JwksError::Fetch(format!("GET {}: {why}", self.url));
+        let response = self.client.get(&self.url).send().await.map_err(|e| failed(e.to_string()))?;
         if !response.status().is_success() {
-            return Err(format!("GET {}: HTTP {}", self.url, response.status()));
+            return Err(failed(format!("HTTP {}", response.status())));
         }
-        let body = response.bytes().await.map_err(|e| format!("GET {}: {e}", self.url))?;
+        let body = response.bytes().await.map_err(|e| failed(e.to_string()))?;
         if body.len() > MAX_JWKS_BYTES {
-            return Err(format!("GET {}: {} bytes is too large for a JWKS", self.url, body.len()));
+            return Err(failed(format!("{} bytes is too large for a JWKS", body.len())));
         }
-        serde_json::from_slice(&body).map_err(|e| format!("GET {}: not a JWKS: {e}", self.url))
+        serde_json::from_slice(&body).map_err(|e| failed(format!("not a JWKS: {e}")))
     }
 }

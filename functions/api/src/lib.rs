@@ -15,14 +15,13 @@ pub mod rate;
 mod wait;
 
 use axum::Router;
-use axum::http::StatusCode;
 use axum::routing::get;
 use ferry_core::callback::CallbackPolicy;
 use ferry_core::{
     Authenticator, BlobStore, JobStore, KeyStore, Limits, ModelInfo, Scopes, TaskQueue, UploadSigner, WebhookConfig,
     catalog,
 };
-use problem::Problem;
+use problem::{Problem, ProblemType};
 use rate::RateLimit;
 use std::sync::Arc;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -127,10 +126,7 @@ pub fn router(state: AppState) -> Router {
             guard::body_budget(budget.clone(), budget_limits.clone(), req, next)
         }))
         .layer(axum::middleware::from_fn(move |req, next| guard::request_limits(limits.clone(), req, next)))
-        .layer(CatchPanicLayer::custom(|_| {
-            Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", "unexpected error")
-                .into_response()
-        }));
+        .layer(CatchPanicLayer::custom(|_| Problem::new(ProblemType::Internal, "unexpected error").into_response()));
     let router = match cors {
         Some(cors) => router.layer(cors),
         None => router,
@@ -159,5 +155,5 @@ async fn not_found() -> Problem {
 }
 
 async fn method_not_allowed() -> Problem {
-    Problem::new(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed", "method not allowed here")
+    Problem::new(ProblemType::MethodNotAllowed, "method not allowed here")
 }

@@ -6,6 +6,152 @@ use axum::response::{IntoResponse, Response};
 use ferry_core::{AuthError, JobId, QueueError, StoreError};
 use serde::Serialize;
 
+/// Every kind of problem Ferry answers with: its `type` slug, HTTP status
+/// and title in one table ([`ProblemType::ALL`]), so the README's table and
+/// the handlers cannot drift (a test holds the README to it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProblemType {
+    InvalidJson,
+    InvalidQuery,
+    UploadSizeMismatch,
+    MissingToken,
+    InvalidToken,
+    TokenExpired,
+    InvalidApiKey,
+    InsufficientScope,
+    InvalidUploadSignature,
+    UploadUrlExpired,
+    NotFound,
+    MethodNotAllowed,
+    BodyTimeout,
+    JobFinal,
+    UploadInProgress,
+    LengthRequired,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    IdempotencyKeyReused,
+    BadCallbackUrl,
+    WebhooksDisabled,
+    NoDocument,
+    UnknownTask,
+    EmptyText,
+    TextTooLong,
+    TooManyInputs,
+    InvalidInput,
+    RateLimited,
+    HeadersTooLarge,
+    Internal,
+    InferenceFailed,
+    Unavailable,
+    AuthUnavailable,
+    Busy,
+}
+
+impl ProblemType {
+    pub const ALL: [ProblemType; 34] = {
+        use ProblemType::*;
+        [
+            InvalidJson,
+            InvalidQuery,
+            UploadSizeMismatch,
+            MissingToken,
+            InvalidToken,
+            TokenExpired,
+            InvalidApiKey,
+            InsufficientScope,
+            InvalidUploadSignature,
+            UploadUrlExpired,
+            NotFound,
+            MethodNotAllowed,
+            BodyTimeout,
+            JobFinal,
+            UploadInProgress,
+            LengthRequired,
+            PayloadTooLarge,
+            UnsupportedMediaType,
+            IdempotencyKeyReused,
+            BadCallbackUrl,
+            WebhooksDisabled,
+            NoDocument,
+            UnknownTask,
+            EmptyText,
+            TextTooLong,
+            TooManyInputs,
+            InvalidInput,
+            RateLimited,
+            HeadersTooLarge,
+            Internal,
+            InferenceFailed,
+            Unavailable,
+            AuthUnavailable,
+            Busy,
+        ]
+    };
+
+    /// The last part of `type` (`urn:ferry:problem:<slug>`): what clients branch on.
+    pub fn slug(self) -> &'static str {
+        self.row().1
+    }
+
+    pub fn status(self) -> StatusCode {
+        self.row().0
+    }
+
+    pub fn title(self) -> &'static str {
+        self.row().2
+    }
+
+    fn row(self) -> (StatusCode, &'static str, &'static str) {
+        use ProblemType::*;
+        match self {
+            InvalidJson => {
+                (StatusCode::BAD_REQUEST, "invalid-json", "Request body is not valid JSON for this endpoint")
+            }
+            InvalidQuery => (StatusCode::BAD_REQUEST, "invalid-query", "Invalid query string"),
+            UploadSizeMismatch => (StatusCode::BAD_REQUEST, "upload-size-mismatch", "Upload size mismatch"),
+            MissingToken => (StatusCode::UNAUTHORIZED, "missing-token", "Authentication required"),
+            InvalidToken => (StatusCode::UNAUTHORIZED, "invalid-token", "Invalid token"),
+            TokenExpired => (StatusCode::UNAUTHORIZED, "token-expired", "Token expired"),
+            InvalidApiKey => (StatusCode::UNAUTHORIZED, "invalid-api-key", "Invalid API key"),
+            InsufficientScope => (StatusCode::FORBIDDEN, "insufficient-scope", "Not allowed"),
+            InvalidUploadSignature => (StatusCode::FORBIDDEN, "invalid-upload-signature", "Invalid upload URL"),
+            UploadUrlExpired => (StatusCode::FORBIDDEN, "upload-url-expired", "Upload URL expired"),
+            NotFound => (StatusCode::NOT_FOUND, "not-found", "Not found"),
+            MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed"),
+            BodyTimeout => (StatusCode::REQUEST_TIMEOUT, "body-timeout", "Request body too slow"),
+            JobFinal => (StatusCode::CONFLICT, "job-final", "Job already finished"),
+            UploadInProgress => (StatusCode::CONFLICT, "upload-in-progress", "Upload in progress"),
+            LengthRequired => (StatusCode::LENGTH_REQUIRED, "length-required", "Content-Length required"),
+            PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "Payload too large"),
+            UnsupportedMediaType => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Unsupported media type")
+            }
+            IdempotencyKeyReused => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "idempotency-key-reused", "Idempotency key reused")
+            }
+            BadCallbackUrl => (StatusCode::UNPROCESSABLE_ENTITY, "bad-callback-url", "Bad callback_url"),
+            WebhooksDisabled => (StatusCode::UNPROCESSABLE_ENTITY, "webhooks-disabled", "Webhooks disabled"),
+            NoDocument => (StatusCode::UNPROCESSABLE_ENTITY, "no-document", "No such document"),
+            UnknownTask => (StatusCode::UNPROCESSABLE_ENTITY, "unknown-task", "Unknown task"),
+            EmptyText => (StatusCode::UNPROCESSABLE_ENTITY, "empty-text", "Empty text"),
+            TextTooLong => (StatusCode::UNPROCESSABLE_ENTITY, "text-too-long", "Text too long"),
+            TooManyInputs => (StatusCode::UNPROCESSABLE_ENTITY, "too-many-inputs", "Too many inputs"),
+            InvalidInput => (StatusCode::UNPROCESSABLE_ENTITY, "invalid-input", "Invalid input"),
+            RateLimited => (StatusCode::TOO_MANY_REQUESTS, "rate-limited", "Too many requests"),
+            HeadersTooLarge => {
+                (StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "headers-too-large", "Request headers too large")
+            }
+            Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
+            InferenceFailed => (StatusCode::BAD_GATEWAY, "inference-failed", "Inference failed"),
+            Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service temporarily unavailable"),
+            AuthUnavailable => {
+                (StatusCode::SERVICE_UNAVAILABLE, "auth-unavailable", "Authentication temporarily unavailable")
+            }
+            Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy", "Server busy"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Problem {
     #[serde(rename = "type")]
@@ -21,42 +167,45 @@ pub struct Problem {
 }
 
 impl Problem {
-    pub fn new(status: StatusCode, slug: &str, title: &'static str, detail: impl Into<String>) -> Self {
+    pub fn new(kind: ProblemType, detail: impl Into<String>) -> Self {
         Problem {
-            kind: format!("urn:ferry:problem:{slug}"),
-            title,
-            status: status.as_u16(),
+            kind: format!("urn:ferry:problem:{}", kind.slug()),
+            title: kind.title(),
+            status: kind.status().as_u16(),
             detail: detail.into(),
             job_id: None,
             retry_after: None,
         }
     }
 
+    /// Asks the client to come back after `secs` (`Retry-After`).
+    pub fn retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs);
+        self
+    }
+
     pub fn rate_limited(retry_after: u64) -> Self {
-        let mut problem = Self::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate-limited",
-            "Too many requests",
+        Self::new(
+            ProblemType::RateLimited,
             format!("this caller's request rate is over its limit; retry in {retry_after} s"),
-        );
-        problem.retry_after = Some(retry_after);
-        problem
+        )
+        .retry_after(retry_after)
     }
 
     pub fn invalid_json(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid-json", "Request body is not valid JSON for this endpoint", detail)
+        Self::new(ProblemType::InvalidJson, detail)
     }
 
     pub fn invalid_input(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-input", "Invalid input", detail)
+        Self::new(ProblemType::InvalidInput, detail)
     }
 
     pub fn not_found(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not-found", "Not found", detail)
+        Self::new(ProblemType::NotFound, detail)
     }
 
     pub fn unavailable(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service temporarily unavailable", detail)
+        Self::new(ProblemType::Unavailable, detail)
     }
 
     /// Names the job the request created or read, so that a client told of
@@ -98,25 +247,22 @@ impl IntoResponse for Problem {
 
 impl From<AuthError> for Problem {
     fn from(e: AuthError) -> Self {
-        let (status, slug, title) = match e {
-            AuthError::Missing => (StatusCode::UNAUTHORIZED, "missing-token", "Authentication required"),
-            AuthError::Expired => (StatusCode::UNAUTHORIZED, "token-expired", "Token expired"),
-            AuthError::Invalid(_) => (StatusCode::UNAUTHORIZED, "invalid-token", "Invalid token"),
-            AuthError::InvalidApiKey => (StatusCode::UNAUTHORIZED, "invalid-api-key", "Invalid API key"),
-            AuthError::Forbidden(_) => (StatusCode::FORBIDDEN, "insufficient-scope", "Not allowed"),
+        let kind = match e {
+            AuthError::Missing | AuthError::NotBearer => ProblemType::MissingToken,
+            AuthError::Expired => ProblemType::TokenExpired,
+            AuthError::Invalid(_) => ProblemType::InvalidToken,
+            AuthError::InvalidApiKey => ProblemType::InvalidApiKey,
+            AuthError::Forbidden(_) => ProblemType::InsufficientScope,
             AuthError::Unavailable(ref reason) => {
                 tracing::error!(error = %reason, "authentication unavailable");
-                let mut problem = Problem::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "auth-unavailable",
-                    "Authentication temporarily unavailable",
+                return Problem::new(
+                    ProblemType::AuthUnavailable,
                     "the signing keys could not be loaded; retry shortly",
-                );
-                problem.retry_after = Some(5);
-                return problem;
+                )
+                .retry_after(5);
             }
         };
-        Problem::new(status, slug, title, e.to_string())
+        Problem::new(kind, e.to_string())
     }
 }
 
@@ -157,5 +303,49 @@ impl From<ferry_core::OutboxError> for Problem {
                 Problem::unavailable("the job could not be stored; retry shortly")
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    /// The README's table of problem types, read as slug → status.
+    fn documented() -> HashMap<String, u16> {
+        let readme = include_str!("../../../README.md");
+        let start =
+            readme.find("| status | `type` (`urn:ferry:problem:…`) | when |").expect("the README lists problem types");
+        let mut rows = HashMap::new();
+        for line in readme[start..].lines().skip(2).take_while(|l| l.starts_with('|')) {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let status: u16 = cells[1].parse().unwrap_or_else(|_| panic!("a status in {line:?}"));
+            for slug in cells[2].split(',').map(|s| s.trim().trim_matches('`')) {
+                assert!(rows.insert(slug.to_owned(), status).is_none(), "{slug} is listed twice");
+            }
+        }
+        rows
+    }
+
+    #[test]
+    fn the_readme_lists_every_problem_type_with_its_status() {
+        let documented = documented();
+        for kind in ProblemType::ALL {
+            assert_eq!(documented.get(kind.slug()), Some(&kind.status().as_u16()), "{kind:?} in the README");
+        }
+        assert_eq!(documented.len(), ProblemType::ALL.len(), "the README lists a type the code does not have");
+    }
+
+    #[test]
+    fn types_are_distinct_and_titled() {
+        let slugs: std::collections::HashSet<_> = ProblemType::ALL.iter().map(|k| k.slug()).collect();
+        assert_eq!(slugs.len(), ProblemType::ALL.len());
+        for kind in ProblemType::ALL {
+            assert!(kind.status().is_client_error() || kind.status().is_server_error(), "{kind:?}");
+            assert!(!kind.title().is_empty());
+        }
+        let problem = Problem::new(ProblemType::JobFinal, "the job is already succeeded");
+        assert_eq!(problem.kind, "urn:ferry:problem:job-final");
+        assert_eq!(problem.status, 409);
     }
 }

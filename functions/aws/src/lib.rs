@@ -54,7 +54,7 @@ impl Adapters {
 }
 
 impl Resources {
-    pub fn from_settings(settings: &ferry_core::Settings) -> Result<Resources, String> {
+    pub fn from_settings(settings: &ferry_core::Settings) -> Result<Resources, ferry_core::ConfigError> {
         Ok(Resources {
             table: settings.required("FERRY_TABLE")?,
             bucket: settings.required("FERRY_BUCKET")?,

@@ -30,42 +30,61 @@ impl CallbackPolicy {
     }
 }
 
+/// Why a `callback_url` may not be called.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallbackRefusal {
+    #[error("callback_url is longer than {MAX_CALLBACK_URL_BYTES} bytes")]
+    TooLong,
+    #[error("callback_url is not a URL: {0}")]
+    NotAUrl(#[from] url::ParseError),
+    #[error("callback_url must use https, not {0}")]
+    Scheme(String),
+    #[error("callback_url must not carry credentials")]
+    Credentials,
+    #[error("callback_url must not have a fragment")]
+    Fragment,
+    #[error("callback_url has no host")]
+    NoHost,
+    #[error("callback_url must not point at localhost")]
+    Localhost,
+    #[error("callback_url must not point at a private, loopback or link-local address ({0})")]
+    Address(IpAddr),
+}
+
 /// Checks everything that can be checked without DNS. Returns the parsed URL;
 /// its host still has to resolve only to addresses [`CallbackPolicy::allows`].
-pub fn check_url(raw: &str, policy: CallbackPolicy) -> Result<Url, String> {
+pub fn check_url(raw: &str, policy: CallbackPolicy) -> Result<Url, CallbackRefusal> {
     if raw.len() > MAX_CALLBACK_URL_BYTES {
-        return Err(format!("callback_url is longer than {MAX_CALLBACK_URL_BYTES} bytes"));
+        return Err(CallbackRefusal::TooLong);
     }
-    let url = Url::parse(raw).map_err(|e| format!("callback_url is not a URL: {e}"))?;
+    let url = Url::parse(raw)?;
     match url.scheme() {
         "https" => {}
         "http" if policy.allow_http => {}
-        other => return Err(format!("callback_url must use https, not {other}")),
+        other => return Err(CallbackRefusal::Scheme(other.to_owned())),
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err("callback_url must not carry credentials".into());
+        return Err(CallbackRefusal::Credentials);
     }
     if url.fragment().is_some() {
-        return Err("callback_url must not have a fragment".into());
+        return Err(CallbackRefusal::Fragment);
     }
     let ip = match url.host() {
-        None => return Err("callback_url has no host".into()),
+        None => return Err(CallbackRefusal::NoHost),
         Some(Host::Domain(domain)) => {
             let domain = domain.trim_end_matches('.').to_ascii_lowercase();
             if !policy.allow_private && (domain == "localhost" || domain.ends_with(".localhost")) {
-                return Err("callback_url must not point at localhost".into());
+                return Err(CallbackRefusal::Localhost);
             }
             None
         }
         Some(Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
         Some(Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
     };
-    if let Some(ip) = ip
-        && !policy.allows(ip)
-    {
-        return Err(format!("callback_url must not point at a private, loopback or link-local address ({ip})"));
+    match ip {
+        Some(ip) if !policy.allows(ip) => Err(CallbackRefusal::Address(ip)),
+        _ => Ok(url),
     }
-    Ok(url)
 }
 
 /// A globally routable unicast address: in none of the special-purpose

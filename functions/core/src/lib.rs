@@ -23,7 +23,7 @@ pub use job::{Dispatch, ItemOutcome, ItemResult, Job, JobId, JobStatus, Progress
 pub use keys::{ApiKeyRecord, KeyStore, NewApiKey};
 pub use lifecycle::{Admission, JobError, Jobs};
 pub use limits::Limits;
-pub use message::{DocumentRef, Item, JobDescription, Poison, TaskMessage, Work};
+pub use message::{DocumentRef, Item, JobDescription, MessageError, Poison, TaskMessage, Work};
 pub use outbox::{OutboxError, Recovery, Swept};
 pub use ports::{
     BlobError, BlobStore, ChunkResults, Created, DeadLetter, DeadLetterQueue, Idempotency, JobStore, QueueError,
@@ -33,6 +33,6 @@ pub use resume::{AnalysisError, ResumeAnalyzer};
 pub use sentiment::{
     ModelError, ModelInfo, Sentiment, SentimentClassifier, SentimentPrediction, SentimentScores, catalog,
 };
-pub use settings::Settings;
+pub use settings::{ConfigError, Settings};
 pub use upload::{UploadGrant, UploadRefusal, UploadSigner};
 pub use webhook::{WebhookConfig, WebhookMessage};

@@ -67,7 +67,7 @@ pub enum JobError {
     /// The job's callback could not be queued (the claim is stored, so the
     /// recovery sweep queues it if this is not retried).
     #[error("could not queue the webhook: {0}")]
-    Notify(String),
+    Notify(#[source] OutboxError),
 }
 
 impl<'a> Jobs<'a> {

@@ -90,31 +90,46 @@ pub struct WireJobDescription {
     pub key: Option<String>,
 }
 
-impl TryFrom<WireMessage> for TaskMessage {
-    type Error = String;
+/// Why a well-formed JSON message is not a task Ferry can run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MessageError {
+    #[error("unsupported message version {0}; expected {MESSAGE_VERSION}")]
+    Version(u32),
+    #[error("a resume-match message needs a job_description with text or key")]
+    NoJobDescription,
+    #[error("a resume-match message names one document (the resume) and no items")]
+    NotOneResume,
+    #[error("only resume-match messages carry a job_description")]
+    StrayJobDescription,
+    #[error("message has no items")]
+    NoItems,
+    #[error("a message has items or a document, not both")]
+    ItemsAndDocument,
+    #[error("message has {0} items; at most {MAX_ITEMS_PER_MESSAGE}")]
+    TooManyItems(usize),
+}
 
-    fn try_from(wire: WireMessage) -> Result<TaskMessage, String> {
+impl TryFrom<WireMessage> for TaskMessage {
+    type Error = MessageError;
+
+    fn try_from(wire: WireMessage) -> Result<TaskMessage, MessageError> {
         if wire.v != MESSAGE_VERSION {
-            return Err(format!("unsupported message version {}; expected {MESSAGE_VERSION}", wire.v));
+            return Err(MessageError::Version(wire.v));
         }
         let work = match (wire.task, wire.items.len(), wire.document, wire.job_description) {
             (Task::ResumeMatch, 0, Some(resume), Some(jd)) => match (jd.text, jd.key) {
                 (Some(text), None) => Work::Resume { resume, job_description: JobDescription::Text(text) },
                 (None, Some(key)) => Work::Resume { resume, job_description: JobDescription::Key(key) },
-                _ => return Err("a resume-match message needs a job_description with text or key".into()),
+                _ => return Err(MessageError::NoJobDescription),
             },
-            (Task::ResumeMatch, 0, Some(_), None) => {
-                return Err("a resume-match message needs a job_description with text or key".into());
-            }
-            (Task::ResumeMatch, ..) => {
-                return Err("a resume-match message names one document (the resume) and no items".into());
-            }
-            (Task::Sentiment, _, _, Some(_)) => return Err("only resume-match messages carry a job_description".into()),
-            (Task::Sentiment, 0, None, None) => return Err("message has no items".into()),
+            (Task::ResumeMatch, 0, Some(_), None) => return Err(MessageError::NoJobDescription),
+            (Task::ResumeMatch, ..) => return Err(MessageError::NotOneResume),
+            (Task::Sentiment, _, _, Some(_)) => return Err(MessageError::StrayJobDescription),
+            (Task::Sentiment, 0, None, None) => return Err(MessageError::NoItems),
             (Task::Sentiment, 0, Some(document), None) => Work::Document(document),
-            (Task::Sentiment, _, Some(_), None) => return Err("a message has items or a document, not both".into()),
+            (Task::Sentiment, _, Some(_), None) => return Err(MessageError::ItemsAndDocument),
             (Task::Sentiment, n, None, None) if n > MAX_ITEMS_PER_MESSAGE => {
-                return Err(format!("message has {n} items; at most {MAX_ITEMS_PER_MESSAGE}"));
+                return Err(MessageError::TooManyItems(n));
             }
             (Task::Sentiment, _, None, None) => Work::Texts(wire.items),
         };
@@ -188,7 +203,7 @@ impl TaskMessage {
             other => return Err(poison(format!("unsupported message version {other:?}; expected {MESSAGE_VERSION}"))),
         }
         let wire: WireMessage = serde_json::from_value(value).map_err(|e| poison(format!("malformed message: {e}")))?;
-        TaskMessage::try_from(wire).map_err(poison)
+        TaskMessage::try_from(wire).map_err(|e| poison(e.to_string()))
     }
 
     pub fn to_json(&self) -> String {
@@ -431,6 +446,46 @@ mod tests {
         for example in schema["examples"].as_array().unwrap() {
             TaskMessage::parse(&example.to_string()).expect("every schema example is a valid message");
         }
+    }
+
+    /// The keys of a JSON object.
+    fn keys(value: &serde_json::Value) -> std::collections::BTreeSet<String> {
+        value.as_object().expect("an object").keys().cloned().collect()
+    }
+
+    /// `schemas/queue-message.schema.json` names exactly the fields the wire
+    /// message has, requires exactly the ones it cannot omit, and states the
+    /// same version, tasks and chunk size, so the two cannot drift.
+    #[test]
+    fn the_schema_describes_the_wire_message() {
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../../../schemas/queue-message.schema.json")).unwrap();
+        let props = &schema["properties"];
+        let wire = WireMessage {
+            v: MESSAGE_VERSION,
+            job_id: job().id,
+            owner: "alice".into(),
+            task: Task::Sentiment,
+            chunk: 0,
+            items: vec![Item { i: 0, text: "x".into() }],
+            document: Some(DocumentRef { key: "uploads/alice/d".into() }),
+            job_description: Some(WireJobDescription { text: Some("t".into()), key: Some("k".into()) }),
+            total: Some(1),
+        };
+        let full = serde_json::to_value(&wire).unwrap();
+        assert_eq!(keys(props), keys(&full), "schema properties vs WireMessage fields");
+        let minimal = WireMessage { items: vec![], document: None, job_description: None, total: None, ..wire };
+        let required: std::collections::BTreeSet<String> =
+            schema["required"].as_array().unwrap().iter().map(|r| r.as_str().unwrap().to_owned()).collect();
+        assert_eq!(required, keys(&serde_json::to_value(&minimal).unwrap()), "required vs fields never omitted");
+        assert_eq!(keys(&props["items"]["items"]["properties"]), keys(&full["items"][0]));
+        assert_eq!(keys(&props["document"]["properties"]), keys(&full["document"]));
+        assert_eq!(keys(&props["job_description"]["properties"]), keys(&full["job_description"]));
+        assert_eq!(props["v"]["const"], MESSAGE_VERSION);
+        assert_eq!(props["items"]["maxItems"], MAX_ITEMS_PER_MESSAGE);
+        let tasks: Vec<serde_json::Value> =
+            [Task::Sentiment, Task::ResumeMatch].iter().map(|t| serde_json::to_value(t).unwrap()).collect();
+        assert_eq!(props["task"]["enum"], serde_json::Value::from(tasks));
     }
 
     #[test]

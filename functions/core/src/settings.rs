@@ -9,6 +9,23 @@ use crate::webhook::WebhookConfig;
 use std::str::FromStr;
 use std::time::Duration;
 
+/// A configuration value that is missing or cannot be used. It names the
+/// variable, so a binary that refuses to start says what to fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0} is not set")]
+    Missing(String),
+    /// Shown as `<name> <reason>`, e.g. `FERRY_RETENTION_DAYS must be at least 1`.
+    #[error("{name} {reason}")]
+    Invalid { name: String, reason: String },
+}
+
+impl ConfigError {
+    pub fn invalid(name: impl Into<String>, reason: impl std::fmt::Display) -> ConfigError {
+        ConfigError::Invalid { name: name.into(), reason: reason.to_string() }
+    }
+}
+
 /// Finds a value by name.
 type Lookup<'a> = dyn Fn(&str) -> Option<String> + 'a;
 
@@ -32,8 +49,8 @@ impl<'a> Settings<'a> {
         (self.lookup)(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
     }
 
-    pub fn required(&self, name: &str) -> Result<String, String> {
-        self.var(name).ok_or_else(|| format!("{name} is not set"))
+    pub fn required(&self, name: &str) -> Result<String, ConfigError> {
+        self.var(name).ok_or_else(|| ConfigError::Missing(name.to_owned()))
     }
 
     /// Comma-separated values, blanks dropped.
@@ -43,11 +60,13 @@ impl<'a> Settings<'a> {
             .unwrap_or_default()
     }
 
-    pub fn number<T: FromStr>(&self, name: &str) -> Result<Option<T>, String> {
-        self.var(name).map(|v| v.parse().map_err(|_| format!("{name} must be a whole number, got {v:?}"))).transpose()
+    pub fn number<T: FromStr>(&self, name: &str) -> Result<Option<T>, ConfigError> {
+        self.var(name)
+            .map(|v| v.parse().map_err(|_| ConfigError::invalid(name, format!("must be a whole number, got {v:?}"))))
+            .transpose()
     }
 
-    pub fn secs(&self, name: &str) -> Result<Option<Duration>, String> {
+    pub fn secs(&self, name: &str) -> Result<Option<Duration>, ConfigError> {
         Ok(self.number::<u64>(name)?.map(Duration::from_secs))
     }
 
@@ -59,10 +78,10 @@ impl<'a> Settings<'a> {
     /// `FERRY_RETENTION_DAYS` (default 30, at least 1): how long jobs,
     /// results and uploads are kept. The API, the worker and `ferry serve`
     /// all read it here, so they cannot disagree.
-    pub fn retention(&self) -> Result<Duration, String> {
+    pub fn retention(&self) -> Result<Duration, ConfigError> {
         match self.number::<u64>("FERRY_RETENTION_DAYS")? {
             None => Ok(crate::job::DEFAULT_RETENTION),
-            Some(0) => Err("FERRY_RETENTION_DAYS must be at least 1".into()),
+            Some(0) => Err(ConfigError::invalid("FERRY_RETENTION_DAYS", "must be at least 1")),
             Some(days) => Ok(Duration::from_secs(days.saturating_mul(24 * 3600))),
         }
     }
@@ -70,7 +89,7 @@ impl<'a> Settings<'a> {
     /// `FERRY_RECOVERY_GRACE_SECS` / `FERRY_RECOVERY_EVERY_SECS` (60 and 60):
     /// how long the outbox's stored work may wait to be marked queued, and
     /// how often `ferry serve` sweeps (at least every second).
-    pub fn recovery(&self) -> Result<Recovery, String> {
+    pub fn recovery(&self) -> Result<Recovery, ConfigError> {
         let defaults = Recovery::default();
         Ok(Recovery {
             grace: self.secs("FERRY_RECOVERY_GRACE_SECS")?.unwrap_or(defaults.grace),
@@ -82,15 +101,15 @@ impl<'a> Settings<'a> {
     /// `FERRY_WEBHOOK_MAX_ATTEMPTS` (1–20, default 8) and
     /// `FERRY_WEBHOOK_BACKOFF_MS` (default 5000). `Ok(None)` when there is no
     /// secret: callbacks are refused.
-    pub fn webhooks(&self, fallback_secret: Option<&[u8]>) -> Result<Option<WebhookConfig>, String> {
+    pub fn webhooks(&self, fallback_secret: Option<&[u8]>) -> Result<Option<WebhookConfig>, ConfigError> {
         // Not trimmed: the key is its bytes.
         let configured = (self.lookup)("FERRY_WEBHOOK_SECRET").filter(|s| !s.is_empty());
-        let secret = match (configured, fallback_secret) {
-            (Some(secret), _) => secret.into_bytes(),
-            (None, Some(fallback)) => fallback.to_vec(),
+        let (name, secret) = match (configured, fallback_secret) {
+            (Some(secret), _) => ("FERRY_WEBHOOK_SECRET", secret.into_bytes()),
+            (None, Some(fallback)) => ("the webhook fallback secret", fallback.to_vec()),
             (None, None) => return Ok(None),
         };
-        let mut config = WebhookConfig::new(secret)?;
+        let mut config = WebhookConfig::new(secret).map_err(|e| ConfigError::invalid(name, e))?;
         if let Some(n) = self.number::<u32>("FERRY_WEBHOOK_MAX_ATTEMPTS")? {
             config.max_attempts = n.clamp(1, 20);
         }
@@ -119,8 +138,8 @@ mod tests {
         assert_eq!(Settings::from_pairs(&[]).retention().unwrap(), crate::job::DEFAULT_RETENTION);
         assert_eq!(days("  ").unwrap(), crate::job::DEFAULT_RETENTION);
         assert_eq!(days("2").unwrap(), Duration::from_secs(2 * 24 * 3600));
-        assert!(days("0").unwrap_err().contains("at least 1"));
-        assert!(days("-3").unwrap_err().contains("whole number"));
+        assert!(days("0").unwrap_err().to_string().contains("at least 1"));
+        assert!(days("-3").unwrap_err().to_string().contains("whole number"));
     }
 
     #[test]
@@ -129,9 +148,9 @@ mod tests {
         let s = Settings::from_pairs(&pairs);
         assert_eq!(s.var("A").as_deref(), Some("x"));
         assert_eq!(s.list("L"), vec!["a", "b"]);
-        assert!(s.number::<u32>("N").unwrap_err().starts_with("N must be"));
+        assert!(s.number::<u32>("N").unwrap_err().to_string().starts_with("N must be"));
         assert!(s.flag("F") && !s.flag("A"));
-        assert_eq!(s.required("MISSING").unwrap_err(), "MISSING is not set");
+        assert_eq!(s.required("MISSING").unwrap_err().to_string(), "MISSING is not set");
         let recovery = Settings::from_pairs(&[("FERRY_RECOVERY_EVERY_SECS", "0")]).recovery().unwrap();
         assert_eq!(recovery.every, Duration::from_secs(1));
         let webhooks = Settings::from_pairs(&[("FERRY_WEBHOOK_MAX_ATTEMPTS", "99")]);

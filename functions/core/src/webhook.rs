@@ -32,22 +32,27 @@ impl WebhookMessage {
     }
 
     /// `Some` when the body is a webhook message (it says `"kind": "webhook"`).
-    pub fn parse(body: &str) -> Option<Result<WebhookMessage, String>> {
+    pub fn parse(body: &str) -> Option<Result<WebhookMessage, serde_json::Error>> {
         WebhookMessage::from_value(&serde_json::from_str(body).ok()?)
     }
 
     /// [`WebhookMessage::parse`] of a body already read as JSON.
-    pub fn from_value(value: &serde_json::Value) -> Option<Result<WebhookMessage, String>> {
+    pub fn from_value(value: &serde_json::Value) -> Option<Result<WebhookMessage, serde_json::Error>> {
         if value.get("kind").and_then(|k| k.as_str()) != Some(WEBHOOK_KIND) {
             return None;
         }
-        Some(WebhookMessage::deserialize(value).map_err(|e| format!("malformed webhook message: {e}")))
+        Some(WebhookMessage::deserialize(value))
     }
 
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("a WebhookMessage always serialises")
     }
 }
+
+/// A webhook master secret under 32 bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("must be at least 32 bytes")]
+pub struct ShortSecret;
 
 /// Webhook configuration shared by the API and the worker.
 #[derive(Clone)]
@@ -73,10 +78,10 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(900);
 
 impl WebhookConfig {
     /// A master key of at least 32 bytes; shorter keys are refused.
-    pub fn new(master: impl Into<Vec<u8>>) -> Result<WebhookConfig, String> {
+    pub fn new(master: impl Into<Vec<u8>>) -> Result<WebhookConfig, ShortSecret> {
         let master = master.into();
         if master.len() < 32 {
-            return Err("the webhook master secret must be at least 32 bytes".into());
+            return Err(ShortSecret);
         }
         Ok(WebhookConfig { master, max_attempts: 8, backoff_base: Duration::from_secs(5) })
     }
@@ -114,16 +119,20 @@ pub fn jitter() -> f64 {
 /// see the job final agree on one sender. Returns whether this call queued it.
 /// The claim is stored (pending, due now) before the attempt is queued, so
 /// a crash in between leaves it to the recovery sweep ([`crate::outbox`]).
-pub async fn notify_if_final(store: &dyn JobStore, queue: &dyn TaskQueue, job: &Job) -> Result<bool, String> {
+pub async fn notify_if_final(
+    store: &dyn JobStore,
+    queue: &dyn TaskQueue,
+    job: &Job,
+) -> Result<bool, crate::OutboxError> {
     if !job.status.is_terminal() || job.callback_url.is_none() || job.webhook.is_some() {
         return Ok(false);
     }
     let pending = WebhookState::pending(0, None, crate::job::now());
-    if !store.update_webhook(job.id, None, Some(&pending)).await.map_err(|e| e.to_string())? {
+    if !store.update_webhook(job.id, None, Some(&pending)).await? {
         return Ok(false);
     }
     fail::fail_point!("webhook.after-claim", |_| std::process::abort());
-    queue.send_webhook(&WebhookMessage::new(job, 1), Duration::ZERO).await.map_err(|e| e.to_string())?;
+    queue.send_webhook(&WebhookMessage::new(job, 1), Duration::ZERO).await?;
     let claimed = Job { webhook: Some(pending.clone()), recovery_due: pending.recovery_due(), ..job.clone() };
     crate::outbox::mark_queued(store, &claimed).await;
     Ok(true)
@@ -159,8 +168,8 @@ mod tests {
     fn webhook_messages_are_told_apart_from_task_messages() {
         let job = Job::new("alice", crate::Task::Sentiment, 1, 1);
         let message = WebhookMessage::new(&job, 2);
-        assert_eq!(WebhookMessage::parse(&message.to_json()), Some(Ok(message)));
-        assert_eq!(WebhookMessage::parse(r#"{"v":1,"job_id":"x"}"#), None);
+        assert_eq!(WebhookMessage::parse(&message.to_json()).map(Result::ok), Some(Some(message)));
+        assert!(WebhookMessage::parse(r#"{"v":1,"job_id":"x"}"#).is_none());
         assert!(matches!(WebhookMessage::parse(r#"{"kind":"webhook"}"#), Some(Err(_))));
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::Upstream;
 use ferry_core::callback::CallbackPolicy;
-use ferry_core::{Settings, WebhookConfig};
+use ferry_core::{ConfigError, Settings, WebhookConfig};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -26,10 +26,12 @@ pub struct WorkerConfig {
 }
 
 impl WorkerConfig {
-    pub fn from_settings(settings: &Settings) -> Result<WorkerConfig, String> {
+    pub fn from_settings(settings: &Settings) -> Result<WorkerConfig, ConfigError> {
         Ok(WorkerConfig {
             model_dir: settings.var("FERRY_MODEL_DIR").map(PathBuf::from),
-            max_attempts: settings.number("FERRY_MAX_ATTEMPTS")?.ok_or("FERRY_MAX_ATTEMPTS is not set")?,
+            max_attempts: settings
+                .number("FERRY_MAX_ATTEMPTS")?
+                .ok_or(ConfigError::Missing("FERRY_MAX_ATTEMPTS".into()))?,
             upstream: Upstream::parse(&settings.var("FERRY_UPSTREAM_OWNERS").unwrap_or_default()),
             recovery_grace: settings.recovery()?.grace,
             retention: settings.retention()?,

@@ -11,6 +11,24 @@ use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent
 use serde_json::Value;
 use std::time::Duration;
 
+/// An invocation the function cannot handle (Lambda reports it as the
+/// invocation's error), or a sweep that could not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum InvocationError {
+    #[error("not an SQS event: {0}")]
+    NotSqs(#[source] serde_json::Error),
+    #[error("not an EventBridge event: {0}")]
+    NotEventBridge(#[source] serde_json::Error),
+    #[error("unexpected EventBridge event {detail_type:?} from {source_name}")]
+    UnexpectedEvent { detail_type: String, source_name: String },
+    #[error("neither an SQS batch nor a scheduled event")]
+    Unrecognised,
+    #[error("response: {0}")]
+    Response(#[source] serde_json::Error),
+    #[error(transparent)]
+    Recovery(#[from] ferry_core::OutboxError),
+}
+
 /// What the inference function is invoked with.
 #[derive(Debug)]
 pub enum Invocation {
@@ -23,31 +41,30 @@ pub enum Invocation {
 impl Invocation {
     /// Tells the two apart by shape: SQS batches carry `Records`, EventBridge
     /// events a `source` and a `detail-type`.
-    pub fn parse(payload: Value) -> Result<Invocation, String> {
+    pub fn parse(payload: Value) -> Result<Invocation, InvocationError> {
         if payload.get("Records").is_some() {
-            return serde_json::from_value(payload).map(Invocation::Sqs).map_err(|e| format!("not an SQS event: {e}"));
+            return serde_json::from_value(payload).map(Invocation::Sqs).map_err(InvocationError::NotSqs);
         }
         if payload.get("detail-type").is_some() {
-            let event: EventBridgeEvent =
-                serde_json::from_value(payload).map_err(|e| format!("not an EventBridge event: {e}"))?;
+            let event: EventBridgeEvent = serde_json::from_value(payload).map_err(InvocationError::NotEventBridge)?;
             if event.detail_type == "Scheduled Event" {
                 return Ok(Invocation::Scheduled(event));
             }
-            return Err(format!("unexpected EventBridge event {:?} from {}", event.detail_type, event.source));
+            return Err(InvocationError::UnexpectedEvent { detail_type: event.detail_type, source_name: event.source });
         }
-        Err("neither an SQS batch nor a scheduled event".into())
+        Err(InvocationError::Unrecognised)
     }
 }
 
 /// Handles one invocation: a batch answers with its `batchItemFailures`, the
 /// schedule with what the recovery sweep queued again.
-pub async fn invoke(worker: &Worker, payload: Value, grace: Duration) -> Result<Value, String> {
+pub async fn invoke(worker: &Worker, payload: Value, grace: Duration) -> Result<Value, InvocationError> {
     match Invocation::parse(payload)? {
         Invocation::Sqs(event) => {
-            serde_json::to_value(handle_event(worker, event).await).map_err(|e| format!("response: {e}"))
+            serde_json::to_value(handle_event(worker, event).await).map_err(InvocationError::Response)
         }
         Invocation::Scheduled(_) => {
-            let swept = worker.recover(grace).await.map_err(|e| e.to_string())?;
+            let swept = worker.recover(grace).await?;
             tracing::info!(
                 dispatches = swept.dispatches,
                 webhooks = swept.webhooks,

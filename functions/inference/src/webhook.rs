@@ -5,11 +5,28 @@
 //! when the job was created cannot be re-pointed at 169.254.169.254 later.
 
 use ferry_core::Job;
-use ferry_core::callback::{CallbackPolicy, check_url};
+use ferry_core::callback::{CallbackPolicy, CallbackRefusal, check_url};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// Why an attempt did not deliver. The text is logged and kept with the job,
+/// so none of it carries the callback URL (its query may hold a secret).
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    #[error("the job has no callback_url")]
+    NoCallback,
+    #[error(transparent)]
+    Refused(#[from] CallbackRefusal),
+    #[error("{0}")]
+    Signing(String),
+    /// reqwest's error and its causes (the resolver's refusal is a cause).
+    #[error("{0}")]
+    Transport(String),
+    #[error("the receiver answered HTTP {0}")]
+    Status(u16),
+}
 
 pub struct WebhookSender {
     client: reqwest::Client,
@@ -38,7 +55,7 @@ impl Resolve for GuardedResolver {
 }
 
 impl WebhookSender {
-    pub fn new(policy: CallbackPolicy) -> Result<WebhookSender, String> {
+    pub fn new(policy: CallbackPolicy) -> Result<WebhookSender, reqwest::Error> {
         let client = reqwest::Client::builder()
             .dns_resolver(Arc::new(GuardedResolver { policy }))
             // A redirect could lead anywhere: a callback gets exactly its URL.
@@ -46,21 +63,23 @@ impl WebhookSender {
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(10))
             .user_agent(concat!("ferry-webhooks/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| format!("webhook client: {e}"))?;
+            .build()?;
         Ok(WebhookSender { client, policy })
     }
 
     /// POSTs the job's summary to its callback URL, signed with `secret`.
     /// Ok only for a 2xx answer.
-    pub async fn deliver(&self, job: &Job, secret: &str) -> Result<(), String> {
-        let url = job.callback_url.as_deref().ok_or("the job has no callback_url")?;
+    pub async fn deliver(&self, job: &Job, secret: &str) -> Result<(), DeliveryError> {
+        let url = job.callback_url.as_deref().ok_or(DeliveryError::NoCallback)?;
         let url = check_url(url, self.policy)?;
         let body = payload(job);
         let id = job.id.to_string();
         let timestamp = time::OffsetDateTime::now_utc().unix_timestamp();
-        let signer = standardwebhooks::Webhook::new(secret).map_err(|e| format!("webhook secret: {e:?}"))?;
-        let signature = signer.sign(&id, timestamp, body.as_bytes()).map_err(|e| format!("signing: {e:?}"))?;
+        let signer = standardwebhooks::Webhook::new(secret)
+            .map_err(|e| DeliveryError::Signing(format!("webhook secret: {e:?}")))?;
+        let signature = signer
+            .sign(&id, timestamp, body.as_bytes())
+            .map_err(|e| DeliveryError::Signing(format!("signing: {e:?}")))?;
         let response = self
             .client
             .post(url)
@@ -73,9 +92,9 @@ impl WebhookSender {
             .await
             // Without the URL: its query may hold a secret (Slack-style
             // hooks), and this text is logged and kept with the job.
-            .map_err(|e| describe(&e.without_url()))?;
+            .map_err(|e| DeliveryError::Transport(describe(&e.without_url())))?;
         let status = response.status();
-        if status.is_success() { Ok(()) } else { Err(format!("the receiver answered HTTP {}", status.as_u16())) }
+        if status.is_success() { Ok(()) } else { Err(DeliveryError::Status(status.as_u16())) }
     }
 }
 

@@ -1,6 +1,7 @@
 //! Ferry on one machine: the API router and the worker in one process, on
 //! SQLite instead of DynamoDB + SQS, files instead of S3.
 
+pub mod adapters;
 pub mod blobs;
 pub mod config;
 pub mod db;

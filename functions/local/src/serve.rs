@@ -1,13 +1,11 @@
 //! `ferry serve`: the API router on 127.0.0.1 and the worker's poll loop, in
 //! one process, on one SQLite file.
 
+use crate::adapters::LocalAdapters;
 use crate::blobs::FileBlobs;
-use crate::config::{database_path, jwt_secret, webhook_secret};
-use crate::db::Db;
+use crate::config::{jwt_secret, webhook_secret};
 use crate::http::ConnectionLimits;
-use crate::keys::SqliteKeyStore;
 use crate::poller::Poller;
-use crate::queue::SqliteQueue;
 use crate::sqs_poller::SqsPoller;
 use crate::store::SqliteStore;
 use anyhow::Context;
@@ -207,7 +205,7 @@ impl Server {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
         let secret = jwt_secret(&config.data_dir, config.jwt_secret.as_deref())?;
-        let auth = config.api.auth.authenticator(Some(&secret)).await.map_err(anyhow::Error::msg)?;
+        let auth = config.api.auth.authenticator(Some(&secret)).await?;
         // File blobs have no presigned URLs: the API signs its own, with a key
         // derived from the JWT secret so no other secret file is needed. S3
         // presigns its own URLs, so the AWS backend needs none.
@@ -215,10 +213,10 @@ impl Server {
             .then(|| Arc::new(ferry_core::UploadSigner::derived_from(&secret)));
         let webhooks = match config.webhooks.clone() {
             Some(webhooks) => webhooks,
-            None => WebhookConfig::new(webhook_secret(&config.data_dir)?).map_err(anyhow::Error::msg)?,
+            None => WebhookConfig::new(webhook_secret(&config.data_dir)?)?,
         };
         let retention = config.limits.retention;
-        let sender = WebhookSender::new(config.callback_policy).map_err(anyhow::Error::msg)?;
+        let sender = WebhookSender::new(config.callback_policy)?;
         // One worker for either backend, over its store, queue and blobs.
         let worker = |store: &Arc<dyn JobStore>, queue: Arc<dyn TaskQueue>, blobs: &Arc<dyn BlobStore>| {
             let worker = Worker::new(Arc::clone(store), queue, Arc::clone(blobs), model, config.max_attempts)
@@ -238,15 +236,11 @@ impl Server {
         );
         let (store, queue, keys, blobs, pollers, sweeper): Adapters = match &config.backend {
             Backend::Sqlite => {
-                let db = Db::open(&database_path(&config.data_dir))?;
-                let sqlite = Arc::new(SqliteStore::new(db.clone()).with_retention(retention));
+                let local = LocalAdapters::open(&config.data_dir, config.visibility, config.max_attempts, retention)?;
+                let (sqlite, queue, file_blobs) = (local.store, local.queue, local.blobs);
                 let store: Arc<dyn JobStore> = sqlite.clone();
-                let keys: Arc<dyn KeyStore> = Arc::new(SqliteKeyStore::new(db.clone()));
-                let file_blobs = FileBlobs::new(config.data_dir.join("blobs"));
+                let keys: Arc<dyn KeyStore> = local.keys;
                 let blobs: Arc<dyn BlobStore> = Arc::new(file_blobs.clone());
-                // As with SQS and maxReceiveCount: the worker's last attempt is
-                // the queue's last delivery; the message is dead-lettered after it.
-                let queue = SqliteQueue::new(db, config.visibility, config.max_attempts);
                 let recovered = queue.recover().await?;
                 if recovered > 0 {
                     info!(messages = recovered, "queued work from before the restart will resume");

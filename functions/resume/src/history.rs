@@ -314,15 +314,27 @@ impl From<YearMonth> for String {
     }
 }
 
-impl TryFrom<String> for YearMonth {
-    type Error = String;
+/// A month that is not written `YYYY-MM`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotYearMonth(String);
 
-    fn try_from(iso: String) -> Result<Self, String> {
-        let (year, month) = iso.split_once('-').ok_or_else(|| format!("not YYYY-MM: {iso}"))?;
-        match (year.parse(), month.parse()) {
-            (Ok(year), Ok(month @ 1..=12)) => Ok(YearMonth { year, month }),
-            _ => Err(format!("not YYYY-MM: {iso}")),
-        }
+impl std::fmt::Display for NotYearMonth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "not YYYY-MM: {}", self.0)
+    }
+}
+
+impl std::error::Error for NotYearMonth {}
+
+impl TryFrom<String> for YearMonth {
+    type Error = NotYearMonth;
+
+    fn try_from(iso: String) -> Result<Self, NotYearMonth> {
+        let parsed = iso.split_once('-').and_then(|(year, month)| match (year.parse(), month.parse()) {
+            (Ok(year), Ok(month @ 1..=12)) => Some(YearMonth { year, month }),
+            _ => None,
+        });
+        parsed.ok_or(NotYearMonth(iso))
     }
 }
 

@@ -14,11 +14,24 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+/// Why no keys came from a JWKS.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JwksError {
+    /// The document could not be fetched or read; the fetcher says why.
+    #[error("{0}")]
+    Fetch(String),
+    #[error("the JWKS has no RS256 or ES256 signing keys")]
+    NoSigningKeys,
+    /// Another refresh was attempted within the cooldown.
+    #[error("refreshed recently")]
+    Cooldown,
+}
+
 /// Fetches the JWKS document (over HTTPS in production; the adapter lives at
 /// the edge, so this crate does no I/O of its own).
 #[async_trait]
 pub trait FetchJwks: Send + Sync + 'static {
-    async fn fetch(&self) -> Result<JwkSet, String>;
+    async fn fetch(&self) -> Result<JwkSet, JwksError>;
 }
 
 /// A verification key and the one algorithm it may be used with.
@@ -45,10 +58,10 @@ struct State {
 
 impl JwksCache {
     /// Keys given once (a file or an environment variable): never refreshed.
-    pub fn fixed(set: &JwkSet) -> Result<JwksCache, String> {
+    pub fn fixed(set: &JwkSet) -> Result<JwksCache, JwksError> {
         let keys = pin_keys(set);
         if keys.is_empty() {
-            return Err("the JWKS has no RS256 or ES256 signing keys".into());
+            return Err(JwksError::NoSigningKeys);
         }
         let state = State { keys, fetched_at: Some(Instant::now()), attempted_at: None };
         Ok(JwksCache {
@@ -74,7 +87,7 @@ impl JwksCache {
 
     /// The first fetch (at cold start). A failure is not fatal: requests try
     /// again, once per cooldown, and answer 503 until keys arrive.
-    pub async fn prime(&self) -> Result<usize, String> {
+    pub async fn prime(&self) -> Result<usize, JwksError> {
         self.refresh(true).await
     }
 
@@ -126,17 +139,17 @@ impl JwksCache {
 
     /// Refetches unless another refresh was attempted within the cooldown
     /// (`force` skips that check). Keeps the old keys when the fetch fails.
-    async fn refresh(&self, force: bool) -> Result<usize, String> {
+    async fn refresh(&self, force: bool) -> Result<usize, JwksError> {
         let Some(fetcher) = &self.fetcher else { return Ok(0) };
         let _one_at_a_time = self.refreshing.lock().await;
         let recently = self.state.read().unwrap().attempted_at.is_some_and(|at| at.elapsed() < self.cooldown);
         if recently && !force {
-            return Err("refreshed recently".into());
+            return Err(JwksError::Cooldown);
         }
         self.state.write().unwrap().attempted_at = Some(Instant::now());
         let fetched = fetcher.fetch().await.and_then(|set| {
             let keys = pin_keys(&set);
-            if keys.is_empty() { Err("the JWKS has no RS256 or ES256 signing keys".into()) } else { Ok(keys) }
+            if keys.is_empty() { Err(JwksError::NoSigningKeys) } else { Ok(keys) }
         });
         match fetched {
             Ok(keys) => {

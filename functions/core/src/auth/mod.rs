@@ -49,8 +49,11 @@ impl Principal {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
-    #[error("missing credentials")]
+    #[error("missing credentials: send `Authorization: Bearer <token>` or `x-api-key: <key>`")]
     Missing,
+    /// An `Authorization` header that is not `Bearer <token>`.
+    #[error("the Authorization header must be `Bearer <token>`: the word Bearer, a space, then the token")]
+    NotBearer,
     #[error("token expired")]
     Expired,
     #[error("invalid token: {0}")]
@@ -135,15 +138,15 @@ impl Authenticator {
     /// Verifies the value of an `Authorization` header.
     pub async fn verify_header(&self, header: Option<&str>) -> Result<Principal, AuthError> {
         let header = header.ok_or(AuthError::Missing)?;
-        let (scheme, token) = header.split_once(' ').ok_or(AuthError::Missing)?;
+        let (scheme, token) = header.split_once(' ').ok_or(AuthError::NotBearer)?;
         if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-            return Err(AuthError::Missing);
+            return Err(AuthError::NotBearer);
         }
         self.verify(token.trim()).await
     }
 
     pub async fn verify(&self, token: &str) -> Result<Principal, AuthError> {
-        let header = decode_header(token).map_err(|e| AuthError::Invalid(format!("malformed token: {e}")))?;
+        let header = decode_header(token).map_err(malformed)?;
         let key = match &self.keys {
             Keys::Hs256 { decoding, .. } if header.alg == Algorithm::HS256 => decoding.clone(),
             Keys::Jwks(cache) if matches!(header.alg, Algorithm::RS256 | Algorithm::ES256) => {
@@ -156,7 +159,7 @@ impl Authenticator {
                 ErrorKind::ExpiredSignature => AuthError::Expired,
                 ErrorKind::ImmatureSignature => AuthError::Invalid("token not yet valid".into()),
                 ErrorKind::InvalidIssuer => AuthError::Invalid("wrong issuer".into()),
-                ErrorKind::InvalidSignature => AuthError::Invalid("bad signature".into()),
+                ErrorKind::InvalidSignature => self.bad_signature(),
                 ErrorKind::MissingRequiredClaim(claim) => AuthError::Invalid(format!("missing claim {claim}")),
                 _ => AuthError::Invalid(e.to_string()),
             })?
@@ -164,6 +167,19 @@ impl Authenticator {
         self.check_claims(&claims)?;
         let subject = claims["sub"].as_str().unwrap_or_default().to_owned();
         Ok(Principal { subject, scopes: scopes_of(&claims), method: Method::Jwt })
+    }
+
+    /// In development mode the usual cause is a token from another data
+    /// directory (another secret), so the answer says so.
+    fn bad_signature(&self) -> AuthError {
+        match self.keys {
+            Keys::Hs256 { .. } => AuthError::Invalid(
+                "bad signature: the token was not signed with this server's secret (a `ferry token` works \
+                 only with a server of the same --data-dir or FERRY_JWT_SECRET)"
+                    .into(),
+            ),
+            Keys::Jwks(_) => AuthError::Invalid("bad signature".into()),
+        }
     }
 
     fn validation(&self, algorithm: Algorithm) -> Validation {
@@ -226,6 +242,17 @@ impl Authenticator {
     }
 }
 
+/// A token whose header cannot be read, with what a token should look like.
+fn malformed(e: jsonwebtoken::errors::Error) -> AuthError {
+    let why = match e.kind() {
+        ErrorKind::InvalidToken => "not a JWT (expected three base64url parts separated by dots)".to_owned(),
+        ErrorKind::Base64(_) => "its header is not base64url".to_owned(),
+        ErrorKind::Json(_) | ErrorKind::Utf8(_) => "its header is not JSON".to_owned(),
+        _ => e.to_string(),
+    };
+    AuthError::Invalid(format!("malformed token: {why}"))
+}
+
 /// `scope` (space-separated, OAuth 2 / Cognito) and `scp` (a list, or a string).
 fn scopes_of(claims: &Map<String, Value>) -> BTreeSet<String> {
     let spaced = claims.get("scope").and_then(Value::as_str).into_iter().flat_map(str::split_whitespace);
@@ -265,7 +292,15 @@ mod tests {
         let other = Authenticator::hs256(b"another-secret-of-at-least-32-bytes!").unwrap();
         assert!(matches!(other.verify(&token).await, Err(AuthError::Invalid(_))));
         assert_eq!(auth.verify_header(None).await, Err(AuthError::Missing));
-        assert_eq!(auth.verify_header(Some("Basic abc")).await, Err(AuthError::Missing));
+        assert_eq!(auth.verify_header(Some("Basic abc")).await, Err(AuthError::NotBearer));
+        assert_eq!(auth.verify_header(Some("eyJhbGciOi.x.y")).await, Err(AuthError::NotBearer));
+        let Err(AuthError::Invalid(why)) = auth.verify_header(Some("Bearer abc")).await else { panic!() };
+        assert_eq!(why, "malformed token: not a JWT (expected three base64url parts separated by dots)");
+        let other = Authenticator::hs256(b"another-secret-another-secret-another").unwrap();
+        let Err(AuthError::Invalid(why)) = auth.verify(&other.mint("a", Duration::from_secs(60)).unwrap()).await else {
+            panic!()
+        };
+        assert!(why.contains("not signed with this server's secret"), "{why}");
         let expired = auth.mint_expired("alice", Duration::from_secs(3600)).unwrap();
         assert_eq!(auth.verify(&expired).await, Err(AuthError::Expired));
     }

@@ -43,11 +43,11 @@ impl Worker {
         let (next, retry_after) = match result {
             Ok(()) => (WebhookState::finished(WebhookStatus::Delivered, attempts, None), None),
             Err(e) if attempts >= config.max_attempts => {
-                (WebhookState::finished(WebhookStatus::Failed, attempts, Some(e)), None)
+                (WebhookState::finished(WebhookStatus::Failed, attempts, Some(e.to_string())), None)
             }
             Err(e) => {
                 let delay = config.backoff(attempts + 1, jitter());
-                (WebhookState::pending(attempts, Some(e), now() + delay), Some(delay))
+                (WebhookState::pending(attempts, Some(e.to_string()), now() + delay), Some(delay))
             }
         };
         span.in_scope(|| info!(status = next.status.as_str(), error = ?next.last_error, "webhook attempt"));

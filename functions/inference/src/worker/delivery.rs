@@ -32,7 +32,10 @@ impl Delivery {
         }
         match WebhookMessage::from_value(&value) {
             Some(Ok(message)) => return Delivery::Webhook(message),
-            Some(Err(reason)) => return Delivery::Poison(Poison { job_id: None, owner: None, reason }),
+            Some(Err(e)) => {
+                let reason = format!("malformed webhook message: {e}");
+                return Delivery::Poison(Poison { job_id: None, owner: None, reason });
+            }
             None => {}
         }
         match TaskMessage::from_value(value) {
