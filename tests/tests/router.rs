@@ -369,3 +369,107 @@ async fn malformed_query_strings_are_problems() {
         assert!(body["detail"].as_str().unwrap().contains("limit"), "{uri}: {body}");
     }
 }
+
+/// A request with raw headers and body, as a client that gets things wrong sends it.
+fn raw(
+    method: &str,
+    uri: &str,
+    authorization: Option<&str>,
+    content_type: &str,
+    body: Vec<u8>,
+) -> axum::http::Request<axum::body::Body> {
+    let mut builder = axum::http::Request::builder().method(method).uri(uri).header(header::CONTENT_TYPE, content_type);
+    if let Some(value) = authorization {
+        builder = builder.header(header::AUTHORIZATION, value);
+    }
+    builder.body(axum::body::Body::from(body)).unwrap()
+}
+
+#[tokio::test]
+async fn credential_errors_say_what_was_expected() {
+    let app = TestApp::new(Limits::default());
+    let token = app.token("alice");
+    let cases = [
+        (token.clone(), "missing-token", "`Bearer <token>`"),
+        ("Bearer abc".to_owned(), "invalid-token", "not a JWT (expected three base64url parts"),
+        (format!("Token {token}"), "missing-token", "`Bearer <token>`"),
+    ];
+    for (authorization, slug, says) in cases {
+        let (status, _, problem) =
+            app.call(raw("GET", "/v1/jobs", Some(authorization.as_str()), "application/json", vec![])).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{authorization}");
+        assert_eq!(problem_type(&problem), format!("urn:ferry:problem:{slug}"));
+        assert!(problem["detail"].as_str().unwrap().contains(says), "{problem}");
+    }
+    let (_, _, problem) = app.call(raw("GET", "/v1/jobs", None, "application/json", vec![])).await;
+    assert!(problem["detail"].as_str().unwrap().contains("x-api-key"), "{problem}");
+    // A token from another data directory: signed with another secret.
+    let other = ferry_core::Authenticator::hs256(b"another-data-dir-secret-another-data-dir").unwrap();
+    let foreign = format!("Bearer {}", other.mint("alice", Duration::from_secs(60)).unwrap());
+    let (_, _, problem) = app.call(raw("GET", "/v1/jobs", Some(foreign.as_str()), "application/json", vec![])).await;
+    assert!(problem["detail"].as_str().unwrap().contains("--data-dir"), "{problem}");
+}
+
+#[tokio::test]
+async fn one_vocabulary_for_texts_and_json_objects_only() {
+    let mut app = TestApp::new(Limits::default());
+    app.start_worker();
+    let bearer = format!("Bearer {}", app.token("alice"));
+    // `input` on /v1/sentiment, `text` on /v1/jobs, `{"text"}` objects in `inputs`.
+    let (status, answer) = app.send("POST", "/v1/sentiment", Some("alice"), Some(json!({"input": "good"}))).await;
+    assert_eq!((status, &answer["sentiment"]), (StatusCode::OK, &json!("positive")), "{answer}");
+    let bodies = [
+        json!({"task": "sentiment", "text": "good"}),
+        json!({"task": "sentiment", "inputs": [{"text": "good"}, "bad"]}),
+    ];
+    for body in bodies {
+        let (status, job) = app.send("POST", "/v1/jobs", Some("alice"), Some(body.clone())).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}: {job}");
+    }
+    let (status, _, problem) = app
+        .call(request(
+            "POST",
+            "/v1/jobs",
+            Some(&app.token("alice")),
+            Some(json!({"task": "sentiment", "inputs": [{"txt": "a"}]})),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+    // A JSON array is not read as the object's fields.
+    let (status, _, problem) = app
+        .call(raw("POST", "/v1/sentiment", Some(bearer.as_str()), "application/json", b"[\"hello\"]".to_vec()))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(problem["detail"].as_str().unwrap().contains("must be a JSON object"), "{problem}");
+    // A UTF-8 byte order mark before the JSON is skipped.
+    let mut bom = "\u{feff}".as_bytes().to_vec();
+    bom.extend_from_slice(br#"{"task": "sentiment", "input": "good"}"#);
+    let (status, _, job) = app.call(raw("POST", "/v1/jobs", Some(bearer.as_str()), "application/json", bom)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+}
+
+#[tokio::test]
+async fn document_mistakes_say_what_to_do_instead() {
+    let app = TestApp::new(Limits::default());
+    let bearer = format!("Bearer {}", app.token("alice"));
+    let (status, problem) =
+        app.send("POST", "/v1/documents", Some("alice"), Some(json!({"content_type": "text/plain", "size": 0}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a zero size is invalid, not too large");
+    assert!(problem["detail"].as_str().unwrap().contains("exact length"), "{problem}");
+    let body = json!({"content_type": "text/plain", "size": 12, "filename": "cv.txt"});
+    let (status, created) = app.send("POST", "/v1/documents", Some("alice"), Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["filename"], "cv.txt");
+
+    let (status, _, problem) = app
+        .call(raw("PUT", "/v1/documents/my-resume", Some(bearer.as_str()), "text/plain", b"Jane Doe".to_vec()))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(problem["detail"].as_str().unwrap().contains("a document id is a UUID"), "{problem}");
+
+    let form = "multipart/form-data; boundary=x";
+    let (status, _, problem) =
+        app.call(raw("POST", "/v1/documents", Some(bearer.as_str()), form, b"--x--".to_vec())).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert!(problem["detail"].as_str().unwrap().contains("PUT /v1/documents/{id}"), "{problem}");
+}

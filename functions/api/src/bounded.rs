@@ -17,7 +17,8 @@ pub const MAX_INPUTS_PARSED: usize = 100_000;
 pub const MAX_METADATA_PARSED: usize = 64 * 1024;
 
 /// `"inputs": [...]`: at most [`MAX_INPUTS_PARSED`] texts, and how many
-/// the array held in all.
+/// the array held in all. Each is a string or, as in a JSONL document, an
+/// object `{"text": "…"}`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Texts {
     pub texts: Vec<String>,
@@ -37,14 +38,14 @@ impl<'de> Deserialize<'de> for Texts {
             type Value = Texts;
 
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an array of strings")
+                f.write_str("an array of strings or {\"text\": \"…\"} objects")
             }
 
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Texts, A::Error> {
                 let mut out = Texts::default();
                 while out.texts.len() < MAX_INPUTS_PARSED {
-                    match seq.next_element::<String>()? {
-                        Some(text) => out.texts.push(text),
+                    match seq.next_element::<Input>()? {
+                        Some(Input(text)) => out.texts.push(text),
                         None => {
                             out.total = out.texts.len();
                             return Ok(out);
@@ -60,6 +61,44 @@ impl<'de> Deserialize<'de> for Texts {
             }
         }
         deserializer.deserialize_seq(Bounded)
+    }
+}
+
+/// One input: `"…"` or `{"text": "…"}` (no other field).
+struct Input(String);
+
+impl<'de> Deserialize<'de> for Input {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct OneInput;
+        impl<'de> Visitor<'de> for OneInput {
+            type Value = Input;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string or an object {\"text\": \"…\"}")
+            }
+
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<Input, E> {
+                Ok(Input(text.to_owned()))
+            }
+
+            fn visit_string<E: de::Error>(self, text: String) -> Result<Input, E> {
+                Ok(Input(text))
+            }
+
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Input, A::Error> {
+                let mut text = None;
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    if key != "text" {
+                        return Err(de::Error::unknown_field(&key, &["text"]));
+                    }
+                    if text.replace(map.next_value::<String>()?).is_some() {
+                        return Err(de::Error::duplicate_field("text"));
+                    }
+                }
+                text.map(Input).ok_or_else(|| de::Error::missing_field("text"))
+            }
+        }
+        deserializer.deserialize_any(OneInput)
     }
 }
 
@@ -111,6 +150,12 @@ mod tests {
         let body: Body = serde_json::from_str(r#"{"inputs": ["a", "b"]}"#).unwrap();
         assert_eq!(body.inputs, Texts { texts: vec!["a".into(), "b".into()], total: 2 });
         assert!(serde_json::from_str::<Body>(r#"{"inputs": ["a", 1]}"#).is_err(), "only strings");
+        let objects: Body = serde_json::from_str(r#"{"inputs": [{"text": "a"}, "b"]}"#).unwrap();
+        assert_eq!(objects.inputs.texts, vec!["a", "b"], "objects as in a JSONL document");
+        for bad in [r#"[{"txt": "a"}]"#, r#"[{}]"#, r#"[{"text": "a", "i": 1}]"#, r#"[{"text": 1}]"#] {
+            let body = format!(r#"{{"inputs": {bad}}}"#);
+            assert!(serde_json::from_str::<Body>(&body).is_err(), "{bad}");
+        }
         assert_eq!(serde_json::to_value(&body.inputs).unwrap(), serde_json::json!(["a", "b"]));
     }
 

@@ -8,7 +8,7 @@
 
 use crate::AppState;
 use crate::extract::{Json, Writer};
-use crate::problem::Problem;
+use crate::problem::{Problem, ProblemType};
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -45,7 +45,13 @@ pub struct NewDocument {
     content_type: String,
     /// Exact size in bytes; the presigned URL accepts only this length.
     size: u64,
+    /// The client's name for the file, echoed in the answer (at most 255 bytes).
+    #[serde(default)]
+    filename: Option<String>,
 }
+
+/// Longest `filename` echoed.
+const MAX_FILENAME_BYTES: usize = 255;
 
 pub async fn create(
     Writer(caller): Writer,
@@ -55,8 +61,16 @@ pub async fn create(
     let blobs = &state.blobs;
     let content_type = document_type(&req.content_type)?;
     let max = state.limits.max_document_bytes;
-    if req.size == 0 || req.size > max {
+    if req.size == 0 {
+        return Err(Problem::invalid_input("size must be the document's exact length in bytes, at least 1"));
+    }
+    if req.size > max {
         return Err(too_large(format!("size must be between 1 and {max} bytes")));
+    }
+    if req.filename.as_ref().is_some_and(|f| f.len() > MAX_FILENAME_BYTES || f.chars().any(char::is_control)) {
+        return Err(Problem::invalid_input(format!(
+            "filename must be at most {MAX_FILENAME_BYTES} bytes, without control characters"
+        )));
     }
     let id = JobId::new().to_string();
     let key = upload_key(&caller.subject, &id);
@@ -74,7 +88,7 @@ pub async fn create(
             own_upload_url(&state, &grant)
         }
     };
-    let body = json!({
+    let mut body = json!({
         "document_id": id,
         "upload_url": url,
         "method": "PUT",
@@ -82,6 +96,9 @@ pub async fn create(
         "max_bytes": req.size,
         "expires_at": expires_at.format(&time::format_description::well_known::Rfc3339).ok(),
     });
+    if let Some(filename) = req.filename {
+        body["filename"] = json!(filename);
+    }
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())
 }
 
@@ -92,7 +109,12 @@ pub async fn upload(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Problem> {
-    let id: JobId = id.parse().map_err(|_| Problem::not_found(format!("no document {id}")))?;
+    let id: JobId = id.parse().map_err(|_| {
+        Problem::invalid_input(
+            "a document id is a UUID: PUT to /v1/documents/ and any new UUID (e.g. from uuidgen), or use the \
+             document_id and upload_url that POST /v1/documents answers",
+        )
+    })?;
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("text/plain");
     let limit = state.limits.max_direct_upload_bytes;
     let key = upload_key(&caller.subject, &id.to_string());
@@ -240,14 +262,10 @@ fn verify_grant(state: &AppState, id: &str, query: &str) -> Result<UploadGrant, 
 fn refused(reason: UploadRefusal) -> Problem {
     match reason {
         UploadRefusal::Expired => Problem::new(
-            StatusCode::FORBIDDEN,
-            "upload-url-expired",
-            "Upload URL expired",
+            ProblemType::UploadUrlExpired,
             "this upload URL has expired; ask POST /v1/documents for a new one",
         ),
-        other => {
-            Problem::new(StatusCode::FORBIDDEN, "invalid-upload-signature", "Invalid upload URL", other.to_string())
-        }
+        other => Problem::new(ProblemType::InvalidUploadSignature, other.to_string()),
     }
 }
 
@@ -259,9 +277,7 @@ fn expect_content_type(headers: &HeaderMap, signed: &str) -> Result<(), Problem>
         return Ok(());
     }
     Err(Problem::new(
-        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "unsupported-media-type",
-        "Unsupported media type",
+        ProblemType::UnsupportedMediaType,
         format!("this upload URL was signed for Content-Type: {signed}"),
     ))
 }
@@ -270,12 +286,7 @@ fn expect_content_type(headers: &HeaderMap, signed: &str) -> Result<(), Problem>
 /// presigned PUT); the body is then held to it while it streams.
 fn declared_length(headers: &HeaderMap, size: u64) -> Result<(), Problem> {
     let Some(declared) = headers.get(header::CONTENT_LENGTH) else {
-        return Err(Problem::new(
-            StatusCode::LENGTH_REQUIRED,
-            "length-required",
-            "Content-Length required",
-            format!("send Content-Length: {size}"),
-        ));
+        return Err(Problem::new(ProblemType::LengthRequired, format!("send Content-Length: {size}")));
     };
     if declared.to_str().ok().and_then(|v| v.parse::<u64>().ok()) != Some(size) {
         return Err(size_mismatch(size));
@@ -284,28 +295,21 @@ fn declared_length(headers: &HeaderMap, size: u64) -> Result<(), Problem> {
 }
 
 fn size_mismatch(size: u64) -> Problem {
-    Problem::new(
-        StatusCode::BAD_REQUEST,
-        "upload-size-mismatch",
-        "Upload size mismatch",
-        format!("this upload URL was signed for exactly {size} bytes"),
-    )
+    Problem::new(ProblemType::UploadSizeMismatch, format!("this upload URL was signed for exactly {size} bytes"))
 }
 
 fn document_type(content_type: &str) -> Result<&'static str, Problem> {
     let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     DOCUMENT_TYPES.iter().find(|t| **t == essence).copied().ok_or_else(|| {
         Problem::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported-media-type",
-            "Unsupported media type",
+            ProblemType::UnsupportedMediaType,
             format!("documents may be one of {}", DOCUMENT_TYPES.join(", ")),
         )
     })
 }
 
 fn too_large(detail: String) -> Problem {
-    Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "Document too large", detail)
+    Problem::new(ProblemType::PayloadTooLarge, detail)
 }
 
 /// Most signed uploads in progress at once. Each streams to the store in
@@ -330,20 +334,16 @@ impl UploadGate {
         let mut documents = self.documents.lock().unwrap_or_else(|p| p.into_inner());
         if documents.contains(document) {
             return Err(Problem::new(
-                StatusCode::CONFLICT,
-                "upload-in-progress",
-                "Upload in progress",
+                ProblemType::UploadInProgress,
                 "another upload to this document has not finished; retry once it has",
             ));
         }
         if documents.len() >= MAX_SIGNED_UPLOADS {
-            let mut problem = Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "busy",
-                "Too many uploads in progress",
+            let problem = Problem::new(
+                ProblemType::Busy,
                 format!("at most {MAX_SIGNED_UPLOADS} uploads run at once; retry shortly"),
-            );
-            problem.retry_after = Some(1);
+            )
+            .retry_after(1);
             return Err(problem);
         }
         documents.insert(document.to_owned());

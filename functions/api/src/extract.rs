@@ -1,9 +1,9 @@
 //! Request extractors that fail with problem+json instead of axum's plain text.
 
 use crate::AppState;
-use crate::problem::Problem;
+use crate::problem::{Problem, ProblemType};
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::{StatusCode, header, request::Parts};
+use axum::http::{header, request::Parts};
 use ferry_core::{AuthError, Principal};
 use serde::de::DeserializeOwned;
 
@@ -66,27 +66,36 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Json<T> {
         if let Some(ct) = content_type
             && !is_json(ct)
         {
-            return Err(Problem::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported-media-type",
-                "Unsupported media type",
-                format!("expected application/json, got {ct}"),
-            ));
+            return Err(Problem::new(ProblemType::UnsupportedMediaType, not_json(ct)));
         }
         let limit = state.limits.max_body_bytes;
         let bytes = axum::body::to_bytes(req.into_body(), limit).await.map_err(|e| {
             if crate::guard::too_slow(&e) {
                 return crate::guard::body_timeout();
             }
-            Problem::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload-too-large",
-                "Request body too large",
-                format!("request bodies are limited to {limit} bytes"),
-            )
+            Problem::new(ProblemType::PayloadTooLarge, format!("request bodies are limited to {limit} bytes"))
         })?;
-        serde_json::from_slice(&bytes).map(Json).map_err(|e| Problem::invalid_json(e.to_string()))
+        // A byte order mark is legal before UTF-8 text but not JSON: skipped.
+        let json = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&bytes);
+        // Every body this API takes is an object; serde would read a struct
+        // from an array too (`["hello"]` as `{"text": "hello"}`).
+        if json.iter().find(|b| !b.is_ascii_whitespace()).is_some_and(|b| *b != b'{') {
+            return Err(Problem::invalid_json("the body must be a JSON object, e.g. {\"text\": \"…\"}"));
+        }
+        serde_json::from_slice(json).map(Json).map_err(|e| Problem::invalid_json(e.to_string()))
     }
+}
+
+/// Why a body that is not JSON was refused, with where a file should go.
+fn not_json(content_type: &str) -> String {
+    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if essence == "multipart/form-data" {
+        return "expected application/json, got multipart/form-data: a file goes in the body of \
+                PUT /v1/documents/{id} (any new UUID; multipart or raw), or to the upload_url that \
+                POST /v1/documents answers {\"content_type\", \"size\"} with"
+            .to_owned();
+    }
+    format!("expected application/json, got {content_type}")
 }
 
 /// A query string read into `T`; one that does not fit is a 400 problem
@@ -99,12 +108,7 @@ impl<T: DeserializeOwned> FromRequestParts<AppState> for Query<T> {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(value)) => Ok(Query(value)),
-            Err(rejection) => Err(Problem::new(
-                StatusCode::BAD_REQUEST,
-                "invalid-query",
-                "Invalid query string",
-                rejection.body_text(),
-            )),
+            Err(rejection) => Err(Problem::new(ProblemType::InvalidQuery, rejection.body_text())),
         }
     }
 }

@@ -3,7 +3,7 @@
 use crate::AppState;
 use crate::bounded::{MAX_INPUTS_PARSED, Metadata, Texts};
 use crate::extract::{Json, Query, Reader, Writer};
-use crate::problem::Problem;
+use crate::problem::{Problem, ProblemType};
 use crate::wait::preferred_wait;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -29,7 +29,8 @@ const MAX_IDEMPOTENCY_KEY: usize = 255;
 #[serde(deny_unknown_fields)]
 pub struct CreateJob {
     task: String,
-    #[serde(default)]
+    /// One text (`"text"` is accepted too, as on `/v1/sentiment`).
+    #[serde(default, alias = "text")]
     input: Option<String>,
     #[serde(default)]
     inputs: Option<Texts>,
@@ -73,6 +74,8 @@ struct Options {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SentimentRequest {
+    /// The text (`"input"` is accepted too, as on `/v1/jobs`).
+    #[serde(alias = "input")]
     text: String,
 }
 
@@ -86,10 +89,7 @@ pub async fn create(
     headers: HeaderMap,
     Json(mut req): Json<CreateJob>,
 ) -> Result<Response, Problem> {
-    let task = req
-        .task
-        .parse::<Task>()
-        .map_err(|e| Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown-task", "Unknown task", e))?;
+    let task = req.task.parse::<Task>().map_err(|e| Problem::new(ProblemType::UnknownTask, e))?;
     let idempotency =
         idempotency_key(&headers)?.map(|key| Idempotency { key, fingerprint: fingerprint(&req, &headers) });
     let options = Options {
@@ -135,9 +135,7 @@ pub async fn webhook_secret(Reader(caller): Reader, State(state): State<AppState
 
 fn webhooks_disabled() -> Problem {
     Problem::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "webhooks-disabled",
-        "Webhooks disabled",
+        ProblemType::WebhooksDisabled,
         "this deployment has no webhook secret (FERRY_WEBHOOK_SECRET), so it takes no callback_url",
     )
 }
@@ -148,9 +146,8 @@ async fn check_callback(state: &AppState, raw: &str) -> Result<String, Problem> 
     if state.webhooks.is_none() {
         return Err(webhooks_disabled());
     }
-    let bad =
-        |detail: String| Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "bad-callback-url", "Bad callback_url", detail);
-    let url = check_url(raw, state.callback_policy).map_err(bad)?;
+    let bad = |detail: String| Problem::new(ProblemType::BadCallbackUrl, detail);
+    let url = check_url(raw, state.callback_policy).map_err(|refusal| bad(refusal.to_string()))?;
     if let Some(url::Host::Domain(host)) = url.host() {
         let port = url.port_or_known_default().unwrap_or(443);
         let addrs: Vec<_> = tokio::time::timeout(Duration::from_secs(3), tokio::net::lookup_host((host, port)))
@@ -228,9 +225,7 @@ async fn resume_inputs(state: &AppState, owner: &str, req: &CreateJob) -> Result
             }
             if text.len() > state.limits.max_text_bytes {
                 return Err(Problem::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "text-too-long",
-                    "Text too long",
+                    ProblemType::TextTooLong,
                     format!("the job description is {} bytes; at most {}", text.len(), state.limits.max_text_bytes),
                 ));
             }
@@ -252,24 +247,12 @@ async fn resume_inputs(state: &AppState, owner: &str, req: &CreateJob) -> Result
 /// An uploaded document of the caller's, as a job's inputs.
 async fn document(state: &AppState, owner: &str, id: &str) -> Result<Inputs, Problem> {
     let blobs = &state.blobs;
-    let missing = || {
-        Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "no-document",
-            "No such document",
-            format!("no uploaded document {id}"),
-        )
-    };
+    let missing = || Problem::new(ProblemType::NoDocument, format!("no uploaded document {id}"));
     let id: JobId = id.parse().map_err(|_| missing())?;
     let key = upload_key(owner, &id.to_string());
     match blobs.size(&key).await? {
         Some(size) if size <= state.limits.max_document_bytes => Ok(Inputs::Document(key)),
-        Some(_) => Err(Problem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload-too-large",
-            "Document too large",
-            "the document is over the limit",
-        )),
+        Some(_) => Err(Problem::new(ProblemType::PayloadTooLarge, "the document is over the limit")),
         None => Err(missing()),
     }
 }
@@ -471,14 +454,8 @@ pub async fn cancel(
     let id = parse_id(&id)?;
     let job = state.jobs().cancel(&caller.subject, id, "canceled by the client").await?.ok_or_else(|| no_job(id))?;
     if job.status != JobStatus::Canceled {
-        let mut problem = Problem::new(
-            StatusCode::CONFLICT,
-            "job-final",
-            "Job already finished",
-            format!("the job is already {}", job.status.as_str()),
-        );
-        problem.job_id = Some(job.id.to_string());
-        return Err(problem);
+        let detail = format!("the job is already {}", job.status.as_str());
+        return Err(Problem::new(ProblemType::JobFinal, detail).about(job.id));
     }
     Ok(axum::Json(view(&job, None)).into_response())
 }
@@ -519,14 +496,8 @@ async fn submit(
         }
         Created::Existing(existing) => Ok((existing, true)),
         Created::Mismatch(existing) => {
-            let mut problem = Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "idempotency-key-reused",
-                "Idempotency key reused",
-                "this Idempotency-Key was used for a different request in the last 24 hours",
-            );
-            problem.job_id = Some(existing.id.to_string());
-            Err(problem)
+            let detail = "this Idempotency-Key was used for a different request in the last 24 hours";
+            Err(Problem::new(ProblemType::IdempotencyKeyReused, detail).about(existing.id))
         }
     }
 }
@@ -565,27 +536,18 @@ fn inputs(input: Option<String>, inputs: Option<Texts>, limits: &Limits) -> Resu
     let max = limits.max_inputs.min(MAX_INPUTS_PARSED);
     if texts.total > max {
         return Err(Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "too-many-inputs",
-            "Too many inputs",
+            ProblemType::TooManyInputs,
             format!("{} inputs given; at most {max} per job", texts.total),
         ));
     }
     let texts = texts.texts;
     for (i, text) in texts.iter().enumerate() {
         if text.trim().is_empty() {
-            return Err(Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "empty-text",
-                "Empty text",
-                format!("input {i} is empty"),
-            ));
+            return Err(Problem::new(ProblemType::EmptyText, format!("input {i} is empty")));
         }
         if text.len() > limits.max_text_bytes {
             return Err(Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "text-too-long",
-                "Text too long",
+                ProblemType::TextTooLong,
                 format!("input {i} is {} bytes; at most {} bytes per text", text.len(), limits.max_text_bytes),
             ));
         }
@@ -643,9 +605,7 @@ async fn find(state: &AppState, owner: &str, id: &str) -> Result<Job, Problem> {
 }
 
 fn inference_failed(job: &Job, reason: &str) -> Problem {
-    let mut problem = Problem::new(StatusCode::BAD_GATEWAY, "inference-failed", "Inference failed", reason);
-    problem.job_id = Some(job.id.to_string());
-    problem
+    Problem::new(ProblemType::InferenceFailed, reason).about(job.id)
 }
 
 /// Results inlined in a job view: only for finished jobs small enough.

@@ -14,3 +14,4 @@ pub mod queue;
 pub mod serve;
 pub mod sqs_poller;
 pub mod store;
+pub mod summary;

@@ -109,12 +109,37 @@ enum Command {
         #[command(flatten)]
         data: DataDir,
     },
-    /// Run the model directly: TEXT, or JSONL lines {"text": ...} from --input
-    /// (a file, or - for stdin). Prints one JSON line per input, in order.
+    /// Run the sentiment model directly, without a server: TEXT, or JSONL
+    /// from --input. Prints one JSON line per input, in order.
     Predict {
+        /// One text to classify.
         text: Option<String>,
-        #[arg(long, short)]
+        /// A JSONL file (or - for stdin): one input per line, {"text": "…"}
+        /// or a JSON string; blank lines skipped. Read as it goes, in constant
+        /// memory, with a progress bar on a terminal and a summary on stderr.
+        #[arg(long, short, conflicts_with = "text")]
         input: Option<PathBuf>,
+        /// Directory with tokenizer.json, encoder.onnx and sentiment_head.onnx
+        /// (default: the models built into the binary's source tree).
+        #[arg(long, env = "FERRY_MODEL_DIR")]
+        model_dir: Option<PathBuf>,
+    },
+    /// Match a resume against a job description, without a server: the
+    /// score, its three parts, each skill of the description and the facts
+    /// read from the resume.
+    Match {
+        /// The resume: PDF, DOCX, Markdown or plain text.
+        resume: PathBuf,
+        /// The job description as a file (PDF, DOCX, Markdown or text).
+        #[arg(long, required_unless_present = "job_text", conflicts_with = "job_text")]
+        job: Option<PathBuf>,
+        /// The job description as text.
+        #[arg(long)]
+        job_text: Option<String>,
+        /// Print the whole result as JSON (the same as a resume-match job's result).
+        #[arg(long)]
+        json: bool,
+        /// Directory with the model files (default: the bundled ones).
         #[arg(long, env = "FERRY_MODEL_DIR")]
         model_dir: Option<PathBuf>,
     },
@@ -148,14 +173,13 @@ fn main() -> anyhow::Result<()> {
             config.max_attempts = args.max_attempts;
             config.workers = args.workers;
             let settings = ferry_local::config::environment();
-            let fail = anyhow::Error::msg;
             config.callback_policy = settings.callback_policy();
-            config.limits.retention = settings.retention().map_err(fail)?;
-            config.recovery = settings.recovery().map_err(fail)?;
-            config.api = ferry_api::config::ApiConfig::from_settings(&settings).map_err(fail)?;
+            config.limits.retention = settings.retention()?;
+            config.recovery = settings.recovery()?;
+            config.api = ferry_api::config::ApiConfig::from_settings(&settings)?;
             config.upstream = Upstream::parse(&settings.var("FERRY_UPSTREAM_OWNERS").unwrap_or_default());
             let generated = ferry_local::config::webhook_secret(&config.data_dir)?;
-            config.webhooks = settings.webhooks(Some(&generated)).map_err(fail)?;
+            config.webhooks = settings.webhooks(Some(&generated))?;
             config.connections = ConnectionLimits {
                 header_timeout: Duration::from_secs(args.header_timeout.max(1)),
                 idle_timeout: Duration::from_secs(args.idle_timeout.max(1)),
@@ -178,7 +202,25 @@ fn main() -> anyhow::Result<()> {
             println!("{}", auth.mint(&sub, ttl)?);
             Ok(())
         }
-        Command::Predict { text, input, model_dir } => predict(text, input, model_dir.as_deref(), started),
+        Command::Predict { text, input, model_dir } => {
+            quiet_on_closed_pipe(predict(text, input, model_dir.as_deref(), started))
+        }
+        Command::Match { resume, job, job_text, json, model_dir } => {
+            let description = match (job, job_text) {
+                (Some(path), _) => std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?,
+                (None, Some(text)) => text.into_bytes(),
+                (None, None) => anyhow::bail!("give --job FILE or --job-text TEXT"),
+            };
+            let resume = std::fs::read(&resume).with_context(|| format!("reading {}", resume.display()))?;
+            let (_, analyzer) = load_models(model_dir.as_deref())?;
+            let result = analyzer.analyze(&resume, &description).map_err(|e| anyhow::anyhow!("{e}"))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&result)?);
+            } else {
+                print!("{}", ferry_local::summary::resume_match(&result));
+            }
+            Ok(())
+        }
         Command::Keys { command } => block_on(ferry_local::keys_cli::run(command)),
         Command::Dlq { command } => block_on(ferry_local::dlq_cli::run(command)),
     }
@@ -225,63 +267,228 @@ fn load_models(dir: Option<&Path>) -> anyhow::Result<(Arc<dyn SentimentClassifie
     Ok((sentiment, Arc::new(resumes)))
 }
 
+/// A reader that stopped reading (`ferry predict … | head`) ends the run
+/// quietly, as for any Unix filter.
+fn quiet_on_closed_pipe(result: anyhow::Result<()>) -> anyhow::Result<()> {
+    match result {
+        Err(e) if e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) => {
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+/// Inputs sent to the model at once: memory stays flat on any input and
+/// output streams as it goes.
+const PREDICT_GROUP: usize = 256;
+/// A longer input line is answered with an error instead of being read
+/// whole (the model reads at most 256 tokens of a text anyway).
+const MAX_PREDICT_LINE: usize = 1024 * 1024;
+
+/// One input of `ferry predict`, as read.
+enum Input {
+    Text(String),
+    /// Answered with `{"error": …}` so the output keeps one line per input.
+    Unreadable(String),
+}
+
+impl Input {
+    fn text(&self) -> Option<&str> {
+        match self {
+            Input::Text(t) if !t.trim().is_empty() => Some(t),
+            _ => None,
+        }
+    }
+}
+
 fn predict(
     text: Option<String>,
     input: Option<PathBuf>,
     model_dir: Option<&Path>,
     started: Instant,
 ) -> anyhow::Result<()> {
-    let lines: Vec<Result<String, String>> = match (text, input) {
-        (Some(text), None) => vec![Ok(text)],
-        (None, Some(path)) => read_jsonl(&path)?,
+    let mut inputs = match (text, input) {
+        (Some(text), None) => InputLines::one(text),
+        (None, Some(path)) => InputLines::open(&path)?,
         _ => anyhow::bail!("give either TEXT or --input FILE (- for stdin)"),
     };
     let model = load_model(model_dir)?;
+    let progress = predict_progress(inputs.size);
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    // Bounded groups keep memory flat on large files and let output stream.
-    for group in lines.chunks(256) {
-        let texts: Vec<&str> =
-            group.iter().filter_map(|l| l.as_deref().ok()).filter(|t| !t.trim().is_empty()).collect();
-        let mut scores = model.classify(&texts)?.into_iter();
-        for line in group {
-            let json = match line {
-                Err(e) => serde_json::json!({ "error": e }),
-                Ok(t) if t.trim().is_empty() => serde_json::json!({ "error": "empty text" }),
-                Ok(text) => {
-                    let scores = scores.next().expect("one score per text");
-                    serde_json::to_value(scores.prediction(ferry_core::language::identify(text)))?
-                }
-            };
-            writeln!(out, "{json}")?;
+    let (mut count, mut failed) = (0usize, 0usize);
+    let mut group = Vec::with_capacity(PREDICT_GROUP);
+    loop {
+        group.clear();
+        while group.len() < PREDICT_GROUP {
+            match inputs.next_input()? {
+                Some(input) => group.push(input),
+                None => break,
+            }
         }
+        if group.is_empty() {
+            break;
+        }
+        failed += write_predictions(model.as_ref(), &group, &mut out)?;
+        count += group.len();
+        progress.set_position(inputs.consumed);
+        progress.set_message(format!("{count} inputs"));
     }
     out.flush()?;
-    tracing::debug!(ms = started.elapsed().as_millis() as u64, "predict finished");
+    progress.finish_and_clear();
+    if inputs.is_file_or_stdin {
+        eprintln!("{}", predict_summary(count, failed, started.elapsed()));
+    }
     Ok(())
 }
 
-/// Reads `{"text": ...}` lines. A bad line becomes an error entry, so the
-/// output keeps one line per input line.
-fn read_jsonl(path: &Path) -> anyhow::Result<Vec<Result<String, String>>> {
-    let reader: Box<dyn BufRead> = if path == Path::new("-") {
-        Box::new(std::io::stdin().lock())
-    } else {
-        Box::new(std::io::BufReader::new(
-            std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?,
-        ))
-    };
-    let mut lines = Vec::new();
-    for line in reader.lines() {
-        let line = line?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        lines.push(match serde_json::from_str::<serde_json::Value>(&line) {
-            Ok(v) => v.get("text").and_then(|t| t.as_str()).map(str::to_owned).ok_or_else(|| "missing \"text\"".into()),
-            Err(e) => Err(format!("invalid JSON: {e}")),
-        });
+/// Classifies a group's texts in one call and writes one JSON line per
+/// input, in order. Returns how many inputs were answered with an error.
+fn write_predictions(model: &SentimentModel, group: &[Input], out: &mut impl Write) -> anyhow::Result<usize> {
+    let texts: Vec<&str> = group.iter().filter_map(Input::text).collect();
+    let mut scores = model.classify(&texts)?.into_iter();
+    let mut failed = 0;
+    for input in group {
+        let json = match (input, input.text()) {
+            (_, Some(text)) => {
+                let scores = scores.next().expect("one score per text");
+                serde_json::to_value(scores.prediction(ferry_core::language::identify(text)))?
+            }
+            (Input::Unreadable(e), None) => serde_json::json!({ "error": e }),
+            (Input::Text(_), None) => serde_json::json!({ "error": "empty text" }),
+        };
+        failed += usize::from(json.get("error").is_some());
+        writeln!(out, "{json}")?;
     }
-    Ok(lines)
+    Ok(failed)
+}
+
+/// A bar on a terminal (silent otherwise): bytes read of a file, or a
+/// spinner for stdin.
+fn predict_progress(size: Option<u64>) -> indicatif::ProgressBar {
+    let target = indicatif::ProgressDrawTarget::stderr();
+    let Some(size) = size else {
+        return indicatif::ProgressBar::with_draw_target(None, target);
+    };
+    let bar = indicatif::ProgressBar::with_draw_target(Some(size), target);
+    let style = indicatif::ProgressStyle::with_template("{bar:30} {percent:>3}% {msg}, {elapsed} (about {eta} left)")
+        .expect("a valid template");
+    bar.set_style(style);
+    bar.set_message("0 inputs");
+    bar
+}
+
+/// `predict: 2000 inputs (3 errors) in 7.4 s, 270 inputs/s, peak memory 212 MB`.
+fn predict_summary(count: usize, failed: usize, elapsed: Duration) -> String {
+    let secs = elapsed.as_secs_f64();
+    let mut line = format!("predict: {count} inputs ({failed} errors) in {secs:.1} s");
+    if secs > 0.0 {
+        line.push_str(&format!(", {:.0} inputs/s", count as f64 / secs));
+    }
+    if let Some(kb) = peak_rss_kb() {
+        line.push_str(&format!(", peak memory {} MB", kb / 1024));
+    }
+    line
+}
+
+/// This process's peak resident memory (Linux's `VmHWM`).
+fn peak_rss_kb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// `predict`'s inputs, read one line at a time: `{"text": …}` or a JSON
+/// string per line, blank lines skipped. A line that cannot be used becomes
+/// an [`Input::Unreadable`], so the output keeps one line per input.
+struct InputLines {
+    reader: Box<dyn BufRead>,
+    /// Bytes read so far, and the file's size when known (for progress).
+    consumed: u64,
+    size: Option<u64>,
+    is_file_or_stdin: bool,
+    first: bool,
+    single: Option<String>,
+}
+
+impl InputLines {
+    fn one(text: String) -> InputLines {
+        let reader = Box::new(std::io::empty());
+        InputLines { reader, consumed: 0, size: None, is_file_or_stdin: false, first: true, single: Some(text) }
+    }
+
+    fn open(path: &Path) -> anyhow::Result<InputLines> {
+        let (reader, size): (Box<dyn BufRead>, _) = if path == Path::new("-") {
+            (Box::new(std::io::BufReader::new(std::io::stdin())), None)
+        } else {
+            let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+            let size = file.metadata().ok().map(|m| m.len());
+            (Box::new(std::io::BufReader::new(file)), size)
+        };
+        Ok(InputLines { reader, consumed: 0, size, is_file_or_stdin: true, first: true, single: None })
+    }
+
+    fn next_input(&mut self) -> anyhow::Result<Option<Input>> {
+        if let Some(text) = self.single.take() {
+            return Ok(Some(Input::Text(text)));
+        }
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            let (read, whole) = read_line_capped(&mut self.reader, &mut line, MAX_PREDICT_LINE)?;
+            if read == 0 {
+                return Ok(None);
+            }
+            self.consumed += read as u64;
+            let mut bytes = line.as_slice();
+            if std::mem::take(&mut self.first) {
+                bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
+            }
+            if !whole {
+                return Ok(Some(Input::Unreadable(format!("line longer than {MAX_PREDICT_LINE} bytes"))));
+            }
+            if bytes.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            return Ok(Some(parse_input_line(bytes)));
+        }
+    }
+}
+
+fn parse_input_line(line: &[u8]) -> Input {
+    match serde_json::from_slice::<serde_json::Value>(line) {
+        Ok(serde_json::Value::String(text)) => Input::Text(text),
+        Ok(value) => match value.get("text").and_then(|t| t.as_str()) {
+            Some(text) => Input::Text(text.to_owned()),
+            None => Input::Unreadable("missing \"text\"".into()),
+        },
+        Err(e) => Input::Unreadable(format!("invalid JSON: {e}")),
+    }
+}
+
+/// Reads one line (through `\n`) into `line`, keeping at most `cap` bytes of
+/// it and skipping the rest. Returns the bytes consumed and whether the whole
+/// line fitted.
+fn read_line_capped(reader: &mut dyn BufRead, line: &mut Vec<u8>, cap: usize) -> std::io::Result<(usize, bool)> {
+    let (mut consumed, mut whole) = (0, true);
+    loop {
+        let available = reader.fill_buf()?;
+        if available.is_empty() {
+            return Ok((consumed, whole));
+        }
+        let (piece, done) = match available.iter().position(|b| *b == b'\n') {
+            Some(end) => (&available[..=end], true),
+            None => (available, false),
+        };
+        let room = cap.saturating_sub(line.len());
+        whole &= piece.len() <= room;
+        line.extend_from_slice(&piece[..piece.len().min(room)]);
+        let used = piece.len();
+        reader.consume(used);
+        consumed += used;
+        if done {
+            return Ok((consumed, whole));
+        }
+    }
 }
 
 /// Logs go to stderr (stdout is for `token` and `predict` output). JSON with
