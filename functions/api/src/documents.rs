@@ -20,9 +20,6 @@ use serde::Deserialize;
 use serde_json::json;
 use std::time::Duration;
 
-/// The signed upload route; the request guard lets its bodies past the API's
-/// body limit (each grant's own size applies).
-pub const SIGNED_UPLOAD_ROUTE: &str = "/v1/uploads/{id}";
 /// Every signed upload URL's path starts with this (the id follows).
 pub const SIGNED_UPLOAD_PREFIX: &str = "/v1/uploads/";
 
@@ -39,9 +36,12 @@ pub const DOCUMENT_TYPES: &[&str] = &[
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 ];
 
-#[derive(Deserialize)]
+/// A document to upload: its type and exact size.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewDocument {
+    /// One of the document types (PDF, DOCX, text, Markdown, JSONL).
+    #[schema(example = "application/pdf")]
     content_type: String,
     /// Exact size in bytes; the presigned URL accepts only this length.
     size: u64,
@@ -53,6 +53,22 @@ pub struct NewDocument {
 /// Longest `filename` echoed.
 const MAX_FILENAME_BYTES: usize = 255;
 
+#[utoipa::path(
+    post, path = "/v1/documents", tag = "documents",
+    request_body = NewDocument,
+    responses(
+        (status = 201, description = "PUT the bytes to `upload_url` with exactly `headers` and no credential", body = crate::openapi::UploadGrant),
+        (status = 400, description = "The body is not a JSON object of this shape", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over the limit", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The request is well-formed but cannot be done (see `type`)", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No credential, or one that is malformed, forged or expired", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The credential lacks the scope", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over the caller's rate limit (`Retry-After`)", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The store or queue is unavailable, or the server is busy (`Retry-After`)", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []), ("api_key" = []))
+)]
 pub async fn create(
     Writer(caller): Writer,
     State(state): State<AppState>,
@@ -102,6 +118,27 @@ pub async fn create(
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())
 }
 
+#[utoipa::path(
+    put, path = "/v1/documents/{id}", tag = "documents",
+    params(("id" = String, Path, description = "Any new UUID: the document's id")),
+    request_body(content(
+        ("application/pdf"), ("application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+        ("text/plain"), ("text/markdown"), ("application/x-ndjson"), ("application/jsonl"), ("multipart/form-data")
+    ), description = "The document itself (at most 5 MiB), or a form whose part `file` holds it"),
+    responses(
+        (status = 201, description = "Stored", body = crate::openapi::Uploaded),
+        (status = 400, description = "A malformed form", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 408, description = "The body stopped arriving", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Over 5 MiB", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not a document type", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The id is not a UUID, or the form has no file", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No credential, or one that is malformed, forged or expired", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The credential lacks the scope", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over the caller's rate limit (`Retry-After`)", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The store or queue is unavailable, or the server is busy (`Retry-After`)", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []), ("api_key" = []))
+)]
 pub async fn upload(
     Writer(caller): Writer,
     State(state): State<AppState>,
@@ -212,6 +249,25 @@ async fn multipart_file(state: &AppState, key: &str, body: Body, boundary: Strin
 /// S3 PUT. No Authorization header: the signature is the credential, and it
 /// allows exactly one owner's document, type and size until it expires. A
 /// second PUT before then replaces the document, as S3 allows.
+#[utoipa::path(
+    put, path = "/v1/uploads/{id}", tag = "documents",
+    description = "`ferry serve` only: the signed URL `POST /v1/documents` answers with. No credential: the signature in the query is one.",
+    params(("id" = String, Path, description = "The document's id")),
+    request_body(content(("application/octet-stream")), description = "Exactly the signed size, with the signed Content-Type"),
+    responses(
+        (status = 200, description = "Stored", body = crate::openapi::Uploaded),
+        (status = 400, description = "The body's size differs from the signed one", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The signature is wrong or expired", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "This server signs no upload URLs", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 408, description = "The body stopped arriving", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Another upload to this document is in progress", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 411, description = "No Content-Length", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Over the limit", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not the signed Content-Type", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over the owner's rate limit", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Too many uploads at once", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn signed_upload(
     State(state): State<AppState>,
     Path(id): Path<String>,

@@ -25,14 +25,19 @@ const CHUNKS_PER_READ: u32 = 16;
 const MAX_METADATA_BYTES: usize = 4096;
 const MAX_IDEMPOTENCY_KEY: usize = 255;
 
-#[derive(Deserialize, Serialize)]
+/// A job: texts, an uploaded JSONL document, or a resume and a job description.
+#[derive(Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateJob {
+    /// `sentiment` or `resume-match`.
+    #[schema(example = "sentiment")]
     task: String,
     /// One text (`"text"` is accepted too, as on `/v1/sentiment`).
     #[serde(default, alias = "text")]
     input: Option<String>,
+    /// Up to 10,000 texts, each a string or `{"text": "…"}`.
     #[serde(default)]
+    #[schema(value_type = Option<Vec<crate::openapi::TextInput>>)]
     inputs: Option<Texts>,
     /// An uploaded document (`POST /v1/documents`): JSONL inputs for
     /// sentiment, the resume for resume-match.
@@ -44,8 +49,11 @@ pub struct CreateJob {
     /// an uploaded document holding it.
     #[serde(default)]
     job_description_document_id: Option<String>,
+    /// Any JSON object of at most 4 KiB, kept with the job.
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     metadata: Option<Metadata>,
+    /// https URL to POST the job to once it is final (Standard Webhooks signed).
     #[serde(default)]
     callback_url: Option<String>,
     /// RFC 3339; the job is canceled if not finished by then.
@@ -71,18 +79,52 @@ struct Options {
     idempotency: Option<Idempotency>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SentimentRequest {
     /// The text (`"input"` is accepted too, as on `/v1/jobs`).
     #[serde(alias = "input")]
+    #[schema(example = "I love this phone, the battery lasts forever")]
     text: String,
 }
 
+#[utoipa::path(
+    get, path = "/v1/models", tag = "service",
+    responses(
+        (status = 200, description = "The models served", body = crate::openapi::Models),
+        (status = 401, description = "No credential, or one that is malformed, forged or expired", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The credential lacks the scope", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over the caller's rate limit (`Retry-After`)", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The store or queue is unavailable, or the server is busy (`Retry-After`)", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []), ("api_key" = []))
+)]
 pub async fn models(_caller: Reader, State(state): State<AppState>) -> Response {
     axum::Json(json!({ "models": *state.models })).into_response()
 }
 
+#[utoipa::path(
+    post, path = "/v1/jobs", tag = "jobs",
+    request_body = CreateJob,
+    params(
+        ("Prefer" = Option<String>, Header, description = "`wait=N`: hold the answer up to N seconds until the job is final"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1-255 characters: the same key and request within 24 h returns the original job"),
+        ("Cancel-After" = Option<u64>, Header, description = "Seconds (at most 7 days): work not done by then is canceled"),
+    ),
+    responses(
+        (status = 202, description = "Queued (`Location` names the job)", body = crate::openapi::JobView),
+        (status = 200, description = "`Prefer: wait`: the job finished within the wait", body = crate::openapi::JobView),
+        (status = 400, description = "The body is not a JSON object of this shape", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over the limit", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The request is well-formed but cannot be done (see `type`)", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No credential, or one that is malformed, forged or expired", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The credential lacks the scope", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over the caller's rate limit (`Retry-After`)", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The store or queue is unavailable, or the server is busy (`Retry-After`)", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []), ("api_key" = []))
+)]
 pub async fn create(
     Writer(caller): Writer,
     State(state): State<AppState>,
@@ -124,6 +166,18 @@ pub async fn create(
 }
 
 /// The owner's Standard Webhooks signing secret, to verify callbacks with.
+#[utoipa::path(
+    get, path = "/v1/webhooks/secret", tag = "service",
+    responses(
+        (status = 200, description = "The caller's Standard Webhooks secret", body = crate::openapi::WebhookSecret),
+        (status = 422, description = "This deployment has no webhook secret", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No credential, or one that is malformed, forged or expired", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The credential lacks the scope", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over the caller's rate limit (`Retry-After`)", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The store or queue is unavailable, or the server is busy (`Retry-After`)", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []), ("api_key" = []))
+)]
 pub async fn webhook_secret(Reader(caller): Reader, State(state): State<AppState>) -> Result<Response, Problem> {
     let config = state.webhooks.as_ref().ok_or_else(webhooks_disabled)?;
     Ok(axum::Json(json!({
@@ -257,6 +311,25 @@ async fn document(state: &AppState, owner: &str, id: &str) -> Result<Inputs, Pro
     }
 }
 
+#[utoipa::path(
+    post, path = "/v1/sentiment", tag = "sentiment",
+    request_body = SentimentRequest,
+    params(("Prefer" = Option<String>, Header, description = "`wait=N`: hold the answer up to N seconds until the job is final")),
+    responses(
+        (status = 200, description = "The sentiment", body = crate::openapi::SentimentResult),
+        (status = 202, description = "Not finished within the wait: the job to read later", body = crate::openapi::JobView),
+        (status = 400, description = "The body is not a JSON object of this shape", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over the limit", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The request is well-formed but cannot be done (see `type`)", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 502, description = "The model failed on this text", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No credential, or one that is malformed, forged or expired", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The credential lacks the scope", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over the caller's rate limit (`Retry-After`)", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The store or queue is unavailable, or the server is busy (`Retry-After`)", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []), ("api_key" = []))
+)]
 pub async fn sentiment(
     Writer(caller): Writer,
     State(state): State<AppState>,
@@ -288,6 +361,19 @@ pub async fn sentiment(
     }
 }
 
+#[utoipa::path(
+    get, path = "/v1/jobs/{id}", tag = "jobs",
+    params(("id" = String, Path, description = "The job's id (a UUID)"), ("Prefer" = Option<String>, Header, description = "`wait=N`: hold the answer up to N seconds until the job is final")),
+    responses(
+        (status = 200, description = "The job", body = crate::openapi::JobView),
+        (status = 404, description = "No such job for this caller", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No credential, or one that is malformed, forged or expired", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The credential lacks the scope", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over the caller's rate limit (`Retry-After`)", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The store or queue is unavailable, or the server is busy (`Retry-After`)", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []), ("api_key" = []))
+)]
 pub async fn get(
     Reader(caller): Reader,
     State(state): State<AppState>,
@@ -301,10 +387,14 @@ pub async fn get(
     Ok(axum::Json(view(&job, results)).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ResultsQuery {
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
+    /// 1 to 1,000 (default 1,000).
     limit: Option<usize>,
+    /// `json` (default) or `jsonl`.
     format: Option<String>,
 }
 
@@ -328,6 +418,21 @@ impl Position {
     }
 }
 
+#[utoipa::path(
+    get, path = "/v1/jobs/{id}/results", tag = "jobs",
+    params(("id" = String, Path, description = "The job's id (a UUID)"), ResultsQuery),
+    responses(
+        (status = 200, description = "A page of results in input order; with `format=jsonl`, every result as JSON lines (`application/x-ndjson`)", body = crate::openapi::ResultsPage),
+        (status = 400, description = "A query parameter of the wrong type", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such job for this caller", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A limit, cursor or format out of range", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No credential, or one that is malformed, forged or expired", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The credential lacks the scope", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over the caller's rate limit (`Retry-After`)", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The store or queue is unavailable, or the server is busy (`Retry-After`)", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []), ("api_key" = []))
+)]
 pub async fn results(
     Reader(caller): Reader,
     State(state): State<AppState>,
@@ -417,13 +522,31 @@ fn stream_jsonl(state: AppState, id: JobId, start: Position) -> Response {
     response
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Only jobs in this status: queued, running, succeeded, failed or canceled.
     status: Option<String>,
+    /// 1 to 100 (default 20).
     limit: Option<u32>,
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
 }
 
+#[utoipa::path(
+    get, path = "/v1/jobs", tag = "jobs",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "The caller's jobs, newest first", body = crate::openapi::JobList),
+        (status = 400, description = "A query parameter of the wrong type", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A status, limit or cursor out of range", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No credential, or one that is malformed, forged or expired", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The credential lacks the scope", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over the caller's rate limit (`Retry-After`)", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The store or queue is unavailable, or the server is busy (`Retry-After`)", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []), ("api_key" = []))
+)]
 pub async fn list(
     Reader(caller): Reader,
     State(state): State<AppState>,
@@ -446,6 +569,20 @@ pub async fn list(
     Ok(axum::Json(json!({ "jobs": jobs, "next_cursor": next })).into_response())
 }
 
+#[utoipa::path(
+    delete, path = "/v1/jobs/{id}", tag = "jobs",
+    params(("id" = String, Path, description = "The job's id (a UUID)")),
+    responses(
+        (status = 200, description = "Canceled (or already canceled)", body = crate::openapi::JobView),
+        (status = 404, description = "No such job for this caller", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The job already succeeded or failed", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No credential, or one that is malformed, forged or expired", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The credential lacks the scope", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over the caller's rate limit (`Retry-After`)", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The store or queue is unavailable, or the server is busy (`Retry-After`)", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []), ("api_key" = []))
+)]
 pub async fn cancel(
     Writer(caller): Writer,
     State(state): State<AppState>,

@@ -4,12 +4,14 @@
 mod bounded;
 pub mod config;
 pub mod context;
+mod docs;
 mod documents;
 mod extract;
 pub mod guard;
 mod jobs;
 pub mod jwks;
 mod keys;
+pub mod openapi;
 pub mod problem;
 pub mod rate;
 mod wait;
@@ -26,6 +28,9 @@ use rate::RateLimit;
 use std::sync::Arc;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use keys::verify_api_key;
 
@@ -108,17 +113,14 @@ pub fn router(state: AppState) -> Router {
     let limits = state.limits.clone();
     let budget = guard::BodyBudget::new(limits.bodies_in_flight);
     let budget_limits = limits.clone();
+    let (routes, mut spec) = described_routes().split_for_parts();
+    openapi::finish(&mut spec);
     let router = Router::new()
-        .route("/healthz", get(healthz))
-        .route("/v1/models", get(jobs::models))
-        .route("/v1/jobs", get(jobs::list).post(jobs::create))
-        .route("/v1/jobs/{id}", get(jobs::get).delete(jobs::cancel))
-        .route("/v1/jobs/{id}/results", get(jobs::results))
-        .route("/v1/sentiment", axum::routing::post(jobs::sentiment))
-        .route("/v1/documents", axum::routing::post(documents::create))
-        .route("/v1/documents/{id}", axum::routing::put(documents::upload))
-        .route(documents::SIGNED_UPLOAD_ROUTE, axum::routing::put(documents::signed_upload))
-        .route("/v1/webhooks/secret", get(jobs::webhook_secret))
+        .route("/openapi.json", get(openapi::document))
+        .with_state(Arc::new(spec.to_json().expect("the OpenAPI document serialises")))
+        .route("/docs", get(docs::page))
+        .route("/docs/redoc.js", get(docs::script))
+        .merge(routes)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
@@ -138,8 +140,35 @@ pub fn router(state: AppState) -> Router {
 
 use axum::response::IntoResponse;
 
+#[utoipa::path(
+    get, path = "/healthz", tag = "service",
+    responses((status = 200, description = "Ready: the model is loaded", body = openapi::Health)),
+)]
 async fn healthz() -> impl IntoResponse {
     axum::Json(serde_json::json!({"status": "ok"}))
+}
+
+/// Every route with its description: the router and the OpenAPI document
+/// come from these same calls.
+fn described_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(healthz))
+        .routes(routes!(jobs::models))
+        .routes(routes!(jobs::list, jobs::create))
+        .routes(routes!(jobs::get, jobs::cancel))
+        .routes(routes!(jobs::results))
+        .routes(routes!(jobs::sentiment))
+        .routes(routes!(documents::create))
+        .routes(routes!(documents::upload))
+        .routes(routes!(documents::signed_upload))
+        .routes(routes!(jobs::webhook_secret))
+}
+
+/// The OpenAPI document of this API (what `GET /openapi.json` serves).
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    let mut spec = described_routes().into_openapi();
+    openapi::finish(&mut spec);
+    spec
 }
 
 /// The span on every line logged for a request: its id, method and path
