@@ -14,11 +14,16 @@ const PAGE: &str = r#"<!doctype html>
 <title>Ferry API reference</title>
 </head>
 <body>
-<redoc spec-url="/openapi.json"></redoc>
-<script src="/docs/redoc.js"></script>
+<div id="reference"></div>
+<script type="module" src="/docs/init.js"></script>
 </body>
 </html>
 "#;
+
+/// Renders the document into the page. Redoc 3's bundle is an ES module; its
+/// telemetry is turned off (the CSP would block it anyway).
+const INIT: &str = "import { init } from \"/docs/redoc.js\";\n\
+                    init(\"/openapi.json\", { disableTelemetry: true }, document.getElementById(\"reference\"));\n";
 
 /// Redoc 3's standalone bundle, gzipped (see `functions/api/assets/REDOC-VERSION`).
 const REDOC_GZ: &[u8] = include_bytes!("../assets/redoc.standalone.js.gz");
@@ -34,6 +39,12 @@ pub async fn page() -> Response {
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
     headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_CSP));
+    response
+}
+
+pub async fn init() -> Response {
+    let mut response = INIT.into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/javascript; charset=utf-8"));
     response
 }
 

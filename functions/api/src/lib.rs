@@ -119,6 +119,7 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(openapi::document))
         .with_state(Arc::new(spec.to_json().expect("the OpenAPI document serialises")))
         .route("/docs", get(docs::page))
+        .route("/docs/init.js", get(docs::init))
         .route("/docs/redoc.js", get(docs::script))
         .merge(routes)
         .fallback(not_found)
