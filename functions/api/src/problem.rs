@@ -6,88 +6,68 @@ use axum::response::{IntoResponse, Response};
 use ferry_core::{AuthError, JobId, QueueError, StoreError};
 use serde::Serialize;
 
-/// Every kind of problem Ferry answers with: its `type` slug, HTTP status
-/// and title in one table ([`ProblemType::ALL`]), so the README's table and
-/// the handlers cannot drift (a test holds the README to it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ProblemType {
-    InvalidJson,
-    InvalidQuery,
-    UploadSizeMismatch,
-    MissingToken,
-    InvalidToken,
-    TokenExpired,
-    InvalidApiKey,
-    InsufficientScope,
-    InvalidUploadSignature,
-    UploadUrlExpired,
-    NotFound,
-    MethodNotAllowed,
-    BodyTimeout,
-    JobFinal,
-    UploadInProgress,
-    LengthRequired,
-    PayloadTooLarge,
-    UnsupportedMediaType,
-    IdempotencyKeyReused,
-    BadCallbackUrl,
-    WebhooksDisabled,
-    NoDocument,
-    UnknownTask,
-    EmptyText,
-    TextTooLong,
-    TooManyInputs,
-    InvalidInput,
-    RateLimited,
-    HeadersTooLarge,
-    Internal,
-    InferenceFailed,
-    Unavailable,
-    AuthUnavailable,
-    Busy,
+/// Declares [`ProblemType`] from one table: variant, status, `type` slug and
+/// title per row, so a variant cannot be left out of [`ProblemType::ALL`].
+macro_rules! problem_types {
+    ($($variant:ident => $status:ident, $slug:literal, $title:literal;)*) => {
+        /// Every kind of problem Ferry answers with: its `type` slug, HTTP
+        /// status and title in one table, so the README's table, the OpenAPI
+        /// document and the handlers cannot drift (tests hold the first two to it).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ProblemType {
+            $($variant,)*
+        }
+
+        impl ProblemType {
+            pub const ALL: &'static [ProblemType] = &[$(ProblemType::$variant,)*];
+
+            fn row(self) -> (StatusCode, &'static str, &'static str) {
+                match self {
+                    $(ProblemType::$variant => (StatusCode::$status, $slug, $title),)*
+                }
+            }
+        }
+    };
+}
+
+problem_types! {
+    InvalidJson => BAD_REQUEST, "invalid-json", "Request body is not valid JSON for this endpoint";
+    InvalidQuery => BAD_REQUEST, "invalid-query", "Invalid query string";
+    UploadSizeMismatch => BAD_REQUEST, "upload-size-mismatch", "Upload size mismatch";
+    MissingToken => UNAUTHORIZED, "missing-token", "Authentication required";
+    InvalidToken => UNAUTHORIZED, "invalid-token", "Invalid token";
+    TokenExpired => UNAUTHORIZED, "token-expired", "Token expired";
+    InvalidApiKey => UNAUTHORIZED, "invalid-api-key", "Invalid API key";
+    InsufficientScope => FORBIDDEN, "insufficient-scope", "Not allowed";
+    InvalidUploadSignature => FORBIDDEN, "invalid-upload-signature", "Invalid upload URL";
+    UploadUrlExpired => FORBIDDEN, "upload-url-expired", "Upload URL expired";
+    NotFound => NOT_FOUND, "not-found", "Not found";
+    MethodNotAllowed => METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed";
+    BodyTimeout => REQUEST_TIMEOUT, "body-timeout", "Request body too slow";
+    JobFinal => CONFLICT, "job-final", "Job already finished";
+    UploadInProgress => CONFLICT, "upload-in-progress", "Upload in progress";
+    LengthRequired => LENGTH_REQUIRED, "length-required", "Content-Length required";
+    PayloadTooLarge => PAYLOAD_TOO_LARGE, "payload-too-large", "Payload too large";
+    UnsupportedMediaType => UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Unsupported media type";
+    IdempotencyKeyReused => UNPROCESSABLE_ENTITY, "idempotency-key-reused", "Idempotency key reused";
+    BadCallbackUrl => UNPROCESSABLE_ENTITY, "bad-callback-url", "Bad callback_url";
+    WebhooksDisabled => UNPROCESSABLE_ENTITY, "webhooks-disabled", "Webhooks disabled";
+    NoDocument => UNPROCESSABLE_ENTITY, "no-document", "No such document";
+    UnknownTask => UNPROCESSABLE_ENTITY, "unknown-task", "Unknown task";
+    EmptyText => UNPROCESSABLE_ENTITY, "empty-text", "Empty text";
+    TextTooLong => UNPROCESSABLE_ENTITY, "text-too-long", "Text too long";
+    TooManyInputs => UNPROCESSABLE_ENTITY, "too-many-inputs", "Too many inputs";
+    InvalidInput => UNPROCESSABLE_ENTITY, "invalid-input", "Invalid input";
+    RateLimited => TOO_MANY_REQUESTS, "rate-limited", "Too many requests";
+    HeadersTooLarge => REQUEST_HEADER_FIELDS_TOO_LARGE, "headers-too-large", "Request headers too large";
+    Internal => INTERNAL_SERVER_ERROR, "internal", "Internal error";
+    InferenceFailed => BAD_GATEWAY, "inference-failed", "Inference failed";
+    Unavailable => SERVICE_UNAVAILABLE, "unavailable", "Service temporarily unavailable";
+    AuthUnavailable => SERVICE_UNAVAILABLE, "auth-unavailable", "Authentication temporarily unavailable";
+    Busy => SERVICE_UNAVAILABLE, "busy", "Server busy";
 }
 
 impl ProblemType {
-    pub const ALL: [ProblemType; 34] = {
-        use ProblemType::*;
-        [
-            InvalidJson,
-            InvalidQuery,
-            UploadSizeMismatch,
-            MissingToken,
-            InvalidToken,
-            TokenExpired,
-            InvalidApiKey,
-            InsufficientScope,
-            InvalidUploadSignature,
-            UploadUrlExpired,
-            NotFound,
-            MethodNotAllowed,
-            BodyTimeout,
-            JobFinal,
-            UploadInProgress,
-            LengthRequired,
-            PayloadTooLarge,
-            UnsupportedMediaType,
-            IdempotencyKeyReused,
-            BadCallbackUrl,
-            WebhooksDisabled,
-            NoDocument,
-            UnknownTask,
-            EmptyText,
-            TextTooLong,
-            TooManyInputs,
-            InvalidInput,
-            RateLimited,
-            HeadersTooLarge,
-            Internal,
-            InferenceFailed,
-            Unavailable,
-            AuthUnavailable,
-            Busy,
-        ]
-    };
-
     /// The last part of `type` (`urn:ferry:problem:<slug>`): what clients branch on.
     pub fn slug(self) -> &'static str {
         self.row().1
@@ -99,56 +79,6 @@ impl ProblemType {
 
     pub fn title(self) -> &'static str {
         self.row().2
-    }
-
-    fn row(self) -> (StatusCode, &'static str, &'static str) {
-        use ProblemType::*;
-        match self {
-            InvalidJson => {
-                (StatusCode::BAD_REQUEST, "invalid-json", "Request body is not valid JSON for this endpoint")
-            }
-            InvalidQuery => (StatusCode::BAD_REQUEST, "invalid-query", "Invalid query string"),
-            UploadSizeMismatch => (StatusCode::BAD_REQUEST, "upload-size-mismatch", "Upload size mismatch"),
-            MissingToken => (StatusCode::UNAUTHORIZED, "missing-token", "Authentication required"),
-            InvalidToken => (StatusCode::UNAUTHORIZED, "invalid-token", "Invalid token"),
-            TokenExpired => (StatusCode::UNAUTHORIZED, "token-expired", "Token expired"),
-            InvalidApiKey => (StatusCode::UNAUTHORIZED, "invalid-api-key", "Invalid API key"),
-            InsufficientScope => (StatusCode::FORBIDDEN, "insufficient-scope", "Not allowed"),
-            InvalidUploadSignature => (StatusCode::FORBIDDEN, "invalid-upload-signature", "Invalid upload URL"),
-            UploadUrlExpired => (StatusCode::FORBIDDEN, "upload-url-expired", "Upload URL expired"),
-            NotFound => (StatusCode::NOT_FOUND, "not-found", "Not found"),
-            MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed"),
-            BodyTimeout => (StatusCode::REQUEST_TIMEOUT, "body-timeout", "Request body too slow"),
-            JobFinal => (StatusCode::CONFLICT, "job-final", "Job already finished"),
-            UploadInProgress => (StatusCode::CONFLICT, "upload-in-progress", "Upload in progress"),
-            LengthRequired => (StatusCode::LENGTH_REQUIRED, "length-required", "Content-Length required"),
-            PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "Payload too large"),
-            UnsupportedMediaType => {
-                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Unsupported media type")
-            }
-            IdempotencyKeyReused => {
-                (StatusCode::UNPROCESSABLE_ENTITY, "idempotency-key-reused", "Idempotency key reused")
-            }
-            BadCallbackUrl => (StatusCode::UNPROCESSABLE_ENTITY, "bad-callback-url", "Bad callback_url"),
-            WebhooksDisabled => (StatusCode::UNPROCESSABLE_ENTITY, "webhooks-disabled", "Webhooks disabled"),
-            NoDocument => (StatusCode::UNPROCESSABLE_ENTITY, "no-document", "No such document"),
-            UnknownTask => (StatusCode::UNPROCESSABLE_ENTITY, "unknown-task", "Unknown task"),
-            EmptyText => (StatusCode::UNPROCESSABLE_ENTITY, "empty-text", "Empty text"),
-            TextTooLong => (StatusCode::UNPROCESSABLE_ENTITY, "text-too-long", "Text too long"),
-            TooManyInputs => (StatusCode::UNPROCESSABLE_ENTITY, "too-many-inputs", "Too many inputs"),
-            InvalidInput => (StatusCode::UNPROCESSABLE_ENTITY, "invalid-input", "Invalid input"),
-            RateLimited => (StatusCode::TOO_MANY_REQUESTS, "rate-limited", "Too many requests"),
-            HeadersTooLarge => {
-                (StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "headers-too-large", "Request headers too large")
-            }
-            Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
-            InferenceFailed => (StatusCode::BAD_GATEWAY, "inference-failed", "Inference failed"),
-            Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service temporarily unavailable"),
-            AuthUnavailable => {
-                (StatusCode::SERVICE_UNAVAILABLE, "auth-unavailable", "Authentication temporarily unavailable")
-            }
-            Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy", "Server busy"),
-        }
     }
 }
 
