@@ -215,7 +215,7 @@ pub struct SentimentResult {
     language: Option<String>,
     /// Set when the text is not in a language the model was trained on.
     warning: Option<String>,
-    /// The model id and its files' hash (job results only).
+    /// The model id and the first 16 hex digits of its files' SHA-256.
     model: Option<String>,
     /// `POST /v1/sentiment` only: the job that ran it.
     #[schema(format = "uuid")]
