@@ -58,14 +58,8 @@ const MAX_FILENAME_BYTES: usize = 255;
     request_body = NewDocument,
     responses(
         (status = 201, description = "PUT the bytes to `upload_url` with exactly `headers` and no credential", body = crate::openapi::UploadGrant),
-        (status = 400, description = "The body is not a JSON object of this shape", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is over the limit", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not JSON", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The request is well-formed but cannot be done (see `type`)", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No credential, or one that is malformed, forged or expired", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The credential lacks the scope", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Over the caller's rate limit (`Retry-After`)", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The store or queue is unavailable, or the server is busy (`Retry-After`)", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        crate::openapi::BodyProblems,
+        crate::openapi::CallerProblems,
     ),
     security(("bearer" = []), ("api_key" = []))
 )]
@@ -132,10 +126,7 @@ pub async fn create(
         (status = 413, description = "Over 5 MiB", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not a document type", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 422, description = "The id is not a UUID, or the form has no file", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No credential, or one that is malformed, forged or expired", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The credential lacks the scope", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Over the caller's rate limit (`Retry-After`)", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The store or queue is unavailable, or the server is busy (`Retry-After`)", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        crate::openapi::CallerProblems,
     ),
     security(("bearer" = []), ("api_key" = []))
 )]

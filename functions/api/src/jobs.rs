@@ -92,10 +92,7 @@ pub struct SentimentRequest {
     get, path = "/v1/models", tag = "service",
     responses(
         (status = 200, description = "The models served", body = crate::openapi::Models),
-        (status = 401, description = "No credential, or one that is malformed, forged or expired", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The credential lacks the scope", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Over the caller's rate limit (`Retry-After`)", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The store or queue is unavailable, or the server is busy (`Retry-After`)", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        crate::openapi::CallerProblems,
     ),
     security(("bearer" = []), ("api_key" = []))
 )]
@@ -114,14 +111,8 @@ pub async fn models(_caller: Reader, State(state): State<AppState>) -> Response 
     responses(
         (status = 202, description = "Queued (`Location` names the job)", body = crate::openapi::JobView),
         (status = 200, description = "`Prefer: wait`: the job finished within the wait", body = crate::openapi::JobView),
-        (status = 400, description = "The body is not a JSON object of this shape", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is over the limit", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not JSON", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The request is well-formed but cannot be done (see `type`)", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No credential, or one that is malformed, forged or expired", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The credential lacks the scope", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Over the caller's rate limit (`Retry-After`)", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The store or queue is unavailable, or the server is busy (`Retry-After`)", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        crate::openapi::BodyProblems,
+        crate::openapi::CallerProblems,
     ),
     security(("bearer" = []), ("api_key" = []))
 )]
@@ -171,10 +162,7 @@ pub async fn create(
     responses(
         (status = 200, description = "The caller's Standard Webhooks secret", body = crate::openapi::WebhookSecret),
         (status = 422, description = "This deployment has no webhook secret", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No credential, or one that is malformed, forged or expired", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The credential lacks the scope", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Over the caller's rate limit (`Retry-After`)", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The store or queue is unavailable, or the server is busy (`Retry-After`)", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        crate::openapi::CallerProblems,
     ),
     security(("bearer" = []), ("api_key" = []))
 )]
@@ -323,10 +311,7 @@ async fn document(state: &AppState, owner: &str, id: &str) -> Result<Inputs, Pro
         (status = 415, description = "The body is not JSON", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 422, description = "The request is well-formed but cannot be done (see `type`)", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 502, description = "The model failed on this text", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No credential, or one that is malformed, forged or expired", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The credential lacks the scope", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Over the caller's rate limit (`Retry-After`)", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The store or queue is unavailable, or the server is busy (`Retry-After`)", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        crate::openapi::CallerProblems,
     ),
     security(("bearer" = []), ("api_key" = []))
 )]
@@ -367,10 +352,7 @@ pub async fn sentiment(
     responses(
         (status = 200, description = "The job", body = crate::openapi::JobView),
         (status = 404, description = "No such job for this caller", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No credential, or one that is malformed, forged or expired", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The credential lacks the scope", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Over the caller's rate limit (`Retry-After`)", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The store or queue is unavailable, or the server is busy (`Retry-After`)", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        crate::openapi::CallerProblems,
     ),
     security(("bearer" = []), ("api_key" = []))
 )]
@@ -426,10 +408,7 @@ impl Position {
         (status = 400, description = "A query parameter of the wrong type", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such job for this caller", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 422, description = "A limit, cursor or format out of range", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No credential, or one that is malformed, forged or expired", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The credential lacks the scope", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Over the caller's rate limit (`Retry-After`)", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The store or queue is unavailable, or the server is busy (`Retry-After`)", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        crate::openapi::CallerProblems,
     ),
     security(("bearer" = []), ("api_key" = []))
 )]
@@ -540,10 +519,7 @@ pub struct ListQuery {
         (status = 200, description = "The caller's jobs, newest first", body = crate::openapi::JobList),
         (status = 400, description = "A query parameter of the wrong type", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 422, description = "A status, limit or cursor out of range", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No credential, or one that is malformed, forged or expired", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The credential lacks the scope", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Over the caller's rate limit (`Retry-After`)", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The store or queue is unavailable, or the server is busy (`Retry-After`)", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        crate::openapi::CallerProblems,
     ),
     security(("bearer" = []), ("api_key" = []))
 )]
@@ -576,10 +552,7 @@ pub async fn list(
         (status = 200, description = "Canceled (or already canceled)", body = crate::openapi::JobView),
         (status = 404, description = "No such job for this caller", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 409, description = "The job already succeeded or failed", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No credential, or one that is malformed, forged or expired", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The credential lacks the scope", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Over the caller's rate limit (`Retry-After`)", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The store or queue is unavailable, or the server is busy (`Retry-After`)", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        crate::openapi::CallerProblems,
     ),
     security(("bearer" = []), ("api_key" = []))
 )]

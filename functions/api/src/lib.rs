@@ -117,7 +117,7 @@ pub fn router(state: AppState) -> Router {
     openapi::finish(&mut spec);
     let router = Router::new()
         .route("/openapi.json", get(openapi::document))
-        .with_state(Arc::new(spec.to_json().expect("the OpenAPI document serialises")))
+        .with_state(axum::body::Bytes::from(spec.to_json().expect("the OpenAPI document serialises")))
         .route("/docs", get(docs::page))
         .route("/docs/init.js", get(docs::init))
         .route("/docs/redoc.js", get(docs::script))

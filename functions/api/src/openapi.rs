@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use utoipa::openapi::extensions::ExtensionsBuilder;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{IntoResponses, Modify, OpenApi, ToSchema};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -44,9 +44,9 @@ pub fn finish(openapi: &mut utoipa::openapi::OpenApi) {
     ProblemTypes.modify(openapi);
 }
 
-/// `GET /openapi.json`.
-pub async fn document(axum::extract::State(spec): axum::extract::State<std::sync::Arc<String>>) -> Response {
-    let mut response = spec.as_str().to_owned().into_response();
+/// `GET /openapi.json`: the document, serialised once when the router is built.
+pub async fn document(axum::extract::State(spec): axum::extract::State<axum::body::Bytes>) -> Response {
+    let mut response = spec.into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }
@@ -96,6 +96,54 @@ impl Modify for ProblemTypes {
             kind.enum_values = Some(slugs.collect());
         }
     }
+}
+
+/// What any route that needs a credential may answer besides its own.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum CallerProblems {
+    #[response(
+        status = 401,
+        description = "No credential, or one that is malformed, forged or expired",
+        content_type = "application/problem+json"
+    )]
+    Unauthorized(Problem),
+    #[response(status = 403, description = "The credential lacks the scope", content_type = "application/problem+json")]
+    Forbidden(Problem),
+    #[response(
+        status = 429,
+        description = "Over the caller's rate limit (`Retry-After`)",
+        content_type = "application/problem+json"
+    )]
+    RateLimited(Problem),
+    #[response(
+        status = 503,
+        description = "The store or queue is unavailable, or the server is busy (`Retry-After`)",
+        content_type = "application/problem+json"
+    )]
+    Unavailable(Problem),
+}
+
+/// What any route that reads a JSON body may answer about it.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum BodyProblems {
+    #[response(
+        status = 400,
+        description = "The body is not a JSON object of this shape",
+        content_type = "application/problem+json"
+    )]
+    NotThisJson(Problem),
+    #[response(status = 413, description = "The body is over the limit", content_type = "application/problem+json")]
+    TooLarge(Problem),
+    #[response(status = 415, description = "The body is not JSON", content_type = "application/problem+json")]
+    NotJson(Problem),
+    #[response(
+        status = 422,
+        description = "The request is well-formed but cannot be done (see `type`)",
+        content_type = "application/problem+json"
+    )]
+    Invalid(Problem),
 }
 
 /// RFC 9457 problem details, as every error is answered.

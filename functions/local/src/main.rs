@@ -307,14 +307,17 @@ fn predict(
     model_dir: Option<&Path>,
     started: Instant,
 ) -> anyhow::Result<()> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut inputs = match (text, input) {
-        (Some(text), None) => InputLines::one(text),
+        (Some(text), None) => {
+            write_predictions(load_model(model_dir)?.as_ref(), &[Input::Text(text)], &mut out)?;
+            return Ok(out.flush()?);
+        }
         (None, Some(path)) => InputLines::open(&path)?,
         _ => anyhow::bail!("give either TEXT or --input FILE (- for stdin)"),
     };
     let model = load_model(model_dir)?;
     let progress = predict_progress(inputs.size);
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let (mut count, mut failed) = (0usize, 0usize);
     let mut group = Vec::with_capacity(PREDICT_GROUP);
     loop {
@@ -335,9 +338,7 @@ fn predict(
     }
     out.flush()?;
     progress.finish_and_clear();
-    if inputs.is_file_or_stdin {
-        eprintln!("{}", predict_summary(count, failed, started.elapsed()));
-    }
+    eprintln!("{}", predict_summary(count, failed, started.elapsed()));
     Ok(())
 }
 
@@ -405,17 +406,10 @@ struct InputLines {
     /// Bytes read so far, and the file's size when known (for progress).
     consumed: u64,
     size: Option<u64>,
-    is_file_or_stdin: bool,
     first: bool,
-    single: Option<String>,
 }
 
 impl InputLines {
-    fn one(text: String) -> InputLines {
-        let reader = Box::new(std::io::empty());
-        InputLines { reader, consumed: 0, size: None, is_file_or_stdin: false, first: true, single: Some(text) }
-    }
-
     fn open(path: &Path) -> anyhow::Result<InputLines> {
         let (reader, size): (Box<dyn BufRead>, _) = if path == Path::new("-") {
             (Box::new(std::io::BufReader::new(std::io::stdin())), None)
@@ -424,13 +418,10 @@ impl InputLines {
             let size = file.metadata().ok().map(|m| m.len());
             (Box::new(std::io::BufReader::new(file)), size)
         };
-        Ok(InputLines { reader, consumed: 0, size, is_file_or_stdin: true, first: true, single: None })
+        Ok(InputLines { reader, consumed: 0, size, first: true })
     }
 
     fn next_input(&mut self) -> anyhow::Result<Option<Input>> {
-        if let Some(text) = self.single.take() {
-            return Ok(Some(Input::Text(text)));
-        }
         let mut line = Vec::new();
         loop {
             line.clear();
