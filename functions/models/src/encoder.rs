@@ -5,13 +5,19 @@
 //! layer 3 (what the sentiment head reads) and the whole encoder (what the
 //! skill model and document similarity read). tract chooses its matrix
 //! kernels when it optimises, and with the token count unknown it falls back
-//! to one that ran 1.2–1.6x slower here; so each text runs through a plan
-//! optimised for one text of its sequence bucket (a few lengths, built on
-//! first use: ~40 ms and up to ~22 MB of packed weights for layer 3, ~43 MB
-//! for layer 6, less where [`SharedWeights`] finds them held already), and
-//! the texts of a call run side by side on rayon's pool.
-//! Batching texts together gained at most 1.2x here (short texts), and lost
-//! for 64 tokens: one text per run pads least and needs the fewest plans.
+//! to one that ran 1.2–1.6x slower here; so texts run through plans
+//! optimised for their exact shape: B texts of one sequence bucket (a few
+//! lengths, built on first use: ~40 ms and up to ~22 MB of packed weights
+//! for layer 3, ~43 MB for layer 6, less where [`SharedWeights`] finds them
+//! held already), and the runs of a call go side by side on rayon's pool.
+//!
+//! Short texts of the sentiment layer run several to a plan: one text of 16
+//! tokens streams every weight for 16 rows of work, and on a 2-core AVX2
+//! EPYC (`cargo run --release -p ferry-models --example shapes`) layer 3 took
+//! 5.9 ms for 1x16 but 3.7 ms/text at 2x16 and 3.1 at 8x16; 6.9 ms at 1x24,
+//! 4.3 at 4x24; 9.0 at 1x32, 6.1 at 4x32. From ~48 tokens a row the gain is
+//! gone (1x64 14.6 ms, 4x64 13.3 ms/text), so a run holds at most
+//! [`BATCH_TOKENS`] tokens; longer texts run alone, which pads least.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -31,8 +37,8 @@ pub const EMBEDDING_DIM: usize = 384;
 /// Longest input in tokens (all-MiniLM-L6-v2's `max_seq_length`, counting
 /// `[CLS]` and `[SEP]`); longer texts are truncated.
 pub const MAX_TOKENS: usize = 256;
-/// Texts in hand at once (in length order), each run through the encoder on
-/// its own, side by side.
+/// Texts in hand at once (in length order), run through the encoder in
+/// runs of one sequence bucket, side by side.
 pub const MAX_BATCH: usize = 32;
 /// The tensor the sentiment head reads: layer 3's output (after its final
 /// LayerNorm). As good for sentiment as the last layer on every evaluation
@@ -40,6 +46,12 @@ pub const MAX_BATCH: usize = 32;
 pub const SENTIMENT_OUTPUT: &str = "layer_norm_6";
 /// The encoder's own output, layer 6.
 pub const LAST_OUTPUT: &str = "last_hidden_state";
+/// Most tokens (texts x padded length) in one batched run of the sentiment
+/// layer: past this, batching gains nothing (see the module's notes).
+const BATCH_TOKENS: usize = 128;
+/// The longest bucket whose texts share runs: from 48 tokens a text, a run
+/// of two was no faster a text than two runs of one.
+const MAX_BATCHED_SEQ: usize = 32;
 /// The sequence lengths texts run at (padded up to the next).
 const SEQ_BUCKETS: [usize; 9] = [16, 24, 32, 48, 64, 96, 128, 192, MAX_TOKENS];
 
@@ -93,19 +105,50 @@ impl Encoder {
             Layer::Sentiment => &self.sentiment,
             Layer::Last => &self.last,
         };
-        // Up to MAX_BATCH texts in hand at once, in length order, each run on
-        // its own (see the module's notes), as many at a time as there are cores.
+        // Up to MAX_BATCH texts in hand at once, in length order, cut into
+        // runs of one bucket (see `runs`), as many at a time as there are cores.
         for indices in order.chunks(MAX_BATCH) {
-            let run = |&i: &usize| stack.run(&encodings[i]);
-            let pooled: Vec<Vec<f32>> = if indices.len() > 1 {
-                indices.par_iter().map(run).collect::<Result<_, _>>()?
+            let lengths: Vec<usize> = indices.iter().map(|&i| encodings[i].len()).collect();
+            let runs = runs(&lengths, stack.batch_tokens, rayon::current_num_threads());
+            let run = |range: &std::ops::Range<usize>| {
+                let batch: Vec<&Encoding> = indices[range.clone()].iter().map(|&i| &encodings[i]).collect();
+                stack.run(&batch)
+            };
+            let pooled: Vec<Vec<f32>> = if runs.len() > 1 {
+                runs.par_iter().map(run).collect::<Result<_, _>>()?
             } else {
-                indices.iter().map(run).collect::<Result<_, _>>()?
+                runs.iter().map(run).collect::<Result<_, _>>()?
             };
             sink(indices, &pooled.concat())?;
         }
         Ok(())
     }
+}
+
+/// Cuts texts sorted by length into consecutive runs of one sequence bucket,
+/// each of 1, 2, 4 or 8 texts of at most [`MAX_BATCHED_SEQ`] tokens and at
+/// most `batch_tokens` tokens padded in all (0: every text alone). A bucket's texts are spread over `threads` runs when
+/// there are enough of them, so one call keeps every core busy.
+fn runs(sorted_lengths: &[usize], batch_tokens: usize, threads: usize) -> Vec<std::ops::Range<usize>> {
+    let mut runs = Vec::new();
+    let mut start = 0;
+    while start < sorted_lengths.len() {
+        let bucket = seq_bucket(sorted_lengths[start]);
+        let same = sorted_lengths[start..].iter().take_while(|&&n| seq_bucket(n) == bucket).count();
+        let cap = match bucket {
+            ..=MAX_BATCHED_SEQ => (batch_tokens / bucket).clamp(1, 8),
+            _ => 1,
+        };
+        let cap = cap.min(same.div_ceil(threads.max(1)));
+        let mut left = same;
+        while left > 0 {
+            // The largest power of two that fits: few plan shapes per bucket.
+            let size = 1 << (cap.min(left)).ilog2();
+            runs.push(start..start + size);
+            (start, left) = (start + size, left - size);
+        }
+    }
+    runs
 }
 
 /// The padded sequence length a text of `tokens` tokens runs at.
@@ -123,8 +166,10 @@ struct Stack {
     seq: Symbol,
     /// For each of the model's inputs, its index in [`INPUTS`].
     input_order: Vec<usize>,
-    /// Most recently used first.
-    plans: Mutex<Vec<(usize, Arc<Runner>)>>,
+    /// By (texts, sequence length); most recently used first.
+    plans: Mutex<Vec<((usize, usize), Arc<Runner>)>>,
+    /// Most tokens in one batched run; 0: every text runs alone.
+    batch_tokens: usize,
     /// Most plans kept (the least recently used one goes).
     capacity: usize,
     /// Shared by both stacks.
@@ -197,11 +242,12 @@ impl SharedWeights {
 }
 
 impl Stack {
-    /// The runner for one text of `seq` tokens, optimised on first use.
-    fn runner(&self, seq: usize) -> TractResult<Arc<Runner>> {
+    /// The runner for `batch` texts of `seq` tokens, optimised on first use.
+    fn runner(&self, batch: usize, seq: usize) -> TractResult<Arc<Runner>> {
+        let shape = (batch, seq);
         {
             let mut plans = self.plans.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(at) = plans.iter().position(|(k, _)| *k == seq) {
+            if let Some(at) = plans.iter().position(|(k, _)| *k == shape) {
                 let found = plans.remove(at);
                 let runner = Arc::clone(&found.1);
                 plans.insert(0, found);
@@ -210,26 +256,31 @@ impl Stack {
         }
         // Built outside the lock: texts of other lengths need not wait.
         let subs: HashMap<Symbol, TDim> =
-            [(self.batch.clone(), TDim::from(1i64)), (self.seq.clone(), (seq as i64).into())].into();
+            [(self.batch.clone(), TDim::from(batch as i64)), (self.seq.clone(), (seq as i64).into())].into();
         let runner = Runner::new(self.base.set_symbols(&subs)?, &self.shared)?;
         let mut plans = self.plans.lock().unwrap_or_else(|p| p.into_inner());
-        plans.retain(|(k, _)| *k != seq);
-        plans.insert(0, (seq, Arc::clone(&runner)));
+        plans.retain(|(k, _)| *k != shape);
+        plans.insert(0, (shape, Arc::clone(&runner)));
         plans.truncate(self.capacity);
         Ok(runner)
     }
 
-    /// Runs one text, padded to its bucket; returns its pooled embedding.
-    fn run(&self, encoding: &Encoding) -> Result<Vec<f32>, ModelError> {
-        let len = seq_bucket(encoding.len());
-        let mut ids = vec![0i64; len];
-        let mut mask = vec![0i64; len];
-        for (j, (&id, &m)) in encoding.get_ids().iter().zip(encoding.get_attention_mask()).enumerate().take(len) {
-            ids[j] = id as i64;
-            mask[j] = m as i64;
+    /// Runs texts of one bucket together, each padded to the bucket; returns
+    /// their pooled embeddings, row after row.
+    fn run(&self, encodings: &[&Encoding]) -> Result<Vec<f32>, ModelError> {
+        let batch = encodings.len();
+        let len = encodings.iter().map(|e| seq_bucket(e.len())).max().unwrap_or(SEQ_BUCKETS[0]);
+        let mut ids = vec![0i64; batch * len];
+        let mut mask = vec![0i64; batch * len];
+        for (row, encoding) in encodings.iter().enumerate() {
+            let tokens = encoding.get_ids().iter().zip(encoding.get_attention_mask()).take(len);
+            for (j, (&id, &m)) in tokens.enumerate() {
+                ids[row * len + j] = id as i64;
+                mask[row * len + j] = m as i64;
+            }
         }
-        let type_ids = vec![0i64; len];
-        let shape = [1, len];
+        let type_ids = vec![0i64; batch * len];
+        let shape = [batch, len];
         let data = [&ids, &mask, &type_ids];
         let inputs = self
             .input_order
@@ -237,20 +288,23 @@ impl Stack {
             .map(|&k| Tensor::from_shape(&shape, data[k]).map(TValue::from))
             .collect::<TractResult<TVec<_>>>()
             .map_err(|e| model_error("encoder input", e))?;
-        let runner = self.runner(len).map_err(|e| model_error("cannot optimise the encoder", e))?;
+        let runner = self.runner(batch, len).map_err(|e| model_error("cannot optimise the encoder", e))?;
         let outputs = runner.run(inputs).map_err(|e| model_error("encoder failed", e))?;
         let hidden = outputs[0]
             .try_as_plain_ram()
             .and_then(|v| v.as_slice::<f32>())
             .map_err(|e| model_error("encoder output", e))?;
-        if hidden.len() != len * EMBEDDING_DIM {
+        if hidden.len() != batch * len * EMBEDDING_DIM {
             return Err(ModelError(format!(
-                "encoder output has {} values, expected {len}x{EMBEDDING_DIM}",
+                "encoder output has {} values, expected {batch}x{len}x{EMBEDDING_DIM}",
                 hidden.len()
             )));
         }
-        let mut pooled = vec![0f32; EMBEDDING_DIM];
-        mean_pool_normalise(hidden, &mask, &mut pooled);
+        let mut pooled = vec![0f32; batch * EMBEDDING_DIM];
+        let rows = hidden.chunks_exact(len * EMBEDDING_DIM).zip(mask.chunks_exact(len));
+        for ((tokens, mask), out) in rows.zip(pooled.chunks_exact_mut(EMBEDDING_DIM)) {
+            mean_pool_normalise(tokens, mask, out);
+        }
         Ok(pooled)
     }
 }
@@ -323,7 +377,7 @@ fn load_stacks(onnx: &tract_onnx::pb::ModelProto) -> TractResult<(Stack, Stack)>
     typed.declutter()?;
     typed.refresh_output_facts()?;
     let shared = Arc::new(SharedWeights::default());
-    let cut = |output: usize, capacity: usize| -> TractResult<Stack> {
+    let cut = |output: usize, capacity: usize, batch_tokens: usize| -> TractResult<Stack> {
         let mut base = typed.clone();
         let outlet = base.output_outlets()?[output];
         base.select_output_outlets(&[outlet])?;
@@ -334,12 +388,15 @@ fn load_stacks(onnx: &tract_onnx::pb::ModelProto) -> TractResult<(Stack, Stack)>
             input_order: order.clone(),
             plans: Mutex::default(),
             capacity,
+            batch_tokens,
             shared: Arc::clone(&shared),
         })
     };
-    // Sentiment texts use every bucket; the skill model's contexts and
-    // document pieces a few (up to ~43 MB each).
-    Ok((cut(0, SEQ_BUCKETS.len())?, cut(1, 4)?))
+    // Sentiment texts use every bucket, and batched shapes of the three
+    // shortest (2, 4, 8 x 16; 2, 4 x 24 and x 32); the skill model's contexts
+    // and document pieces a few buckets (up to ~43 MB each), a text at a time:
+    // the resume path's memory budget has no room for more plans.
+    Ok((cut(0, SEQ_BUCKETS.len() + 7, BATCH_TOKENS)?, cut(1, 4, 0)?))
 }
 
 #[cfg(test)]
@@ -360,6 +417,21 @@ mod tests {
         let mut out = [1.0; 2];
         mean_pool_normalise(&[1.0, 2.0], &[0], &mut out);
         assert_eq!(out, [0.0, 0.0]);
+    }
+
+    #[test]
+    fn short_texts_of_one_bucket_share_runs_across_the_cores() {
+        let lengths = |runs: Vec<std::ops::Range<usize>>| runs.iter().map(|r| r.len()).collect::<Vec<_>>();
+        // 16-token bucket: 8 a run at most (128 tokens), spread over 2 threads.
+        assert_eq!(lengths(runs(&[10; 16], BATCH_TOKENS, 2)), [8, 8]);
+        assert_eq!(lengths(runs(&[10; 8], BATCH_TOKENS, 2)), [4, 4]);
+        assert_eq!(lengths(runs(&[10; 7], BATCH_TOKENS, 2)), [4, 2, 1]);
+        assert_eq!(lengths(runs(&[10; 3], BATCH_TOKENS, 1)), [2, 1]);
+        // Buckets never mix; 24 and 32 tokens: 4 a run; 48 and up alone.
+        assert_eq!(lengths(runs(&[10, 10, 20, 20, 20, 20, 20, 30, 50, 50], BATCH_TOKENS, 1)), [2, 4, 1, 1, 1, 1]);
+        // Batching off: one text a run.
+        assert_eq!(lengths(runs(&[10; 3], 0, 2)), [1, 1, 1]);
+        assert!(runs(&[], BATCH_TOKENS, 2).is_empty());
     }
 
     #[test]
