@@ -12,7 +12,6 @@ use crate::queue::SqliteQueue;
 use crate::store::SqliteStore;
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use ferry_aws::{DynamoStore, SqsDeadLetters};
 use ferry_core::{DeadLetter, DeadLetterQueue, JobId, JobStore, TaskMessage, WebhookMessage, Work};
 use serde_json::{Value, json};
 use std::io::Write;
@@ -128,15 +127,10 @@ pub fn describe(letter: &DeadLetter) -> Value {
 
 async fn open(args: &DlqArgs) -> anyhow::Result<(Box<dyn DeadLetterQueue>, Arc<dyn JobStore>)> {
     if args.backend == "aws" {
-        let sdk = ferry_aws::config().await;
-        let dlq = SqsDeadLetters::new(
-            &sdk,
-            args.dlq_url.clone().unwrap_or_default(),
-            args.queue_url.clone().unwrap_or_default(),
-        );
-        let store =
-            DynamoStore::new(&sdk, args.table.clone().unwrap_or_default(), args.bucket.clone().unwrap_or_default());
-        return Ok((Box::new(dlq), Arc::new(store)));
+        #[cfg(not(feature = "aws"))]
+        return Err(crate::without_aws());
+        #[cfg(feature = "aws")]
+        return Ok(aws(args).await);
     }
     let path = database_path(&args.data_dir);
     anyhow::ensure!(path.exists(), "no Ferry data in {} (run ferry serve first)", args.data_dir.display());
@@ -144,4 +138,20 @@ async fn open(args: &DlqArgs) -> anyhow::Result<(Box<dyn DeadLetterQueue>, Arc<d
     // Visibility and delivery limit do not matter for redrive: nothing is received here.
     let queue = SqliteQueue::new(db.clone(), Duration::from_secs(60), 1);
     Ok((Box::new(queue), Arc::new(SqliteStore::new(db))))
+}
+
+#[cfg(feature = "aws")]
+async fn aws(args: &DlqArgs) -> (Box<dyn DeadLetterQueue>, Arc<dyn JobStore>) {
+    let sdk = ferry_aws::config().await;
+    let dlq = ferry_aws::SqsDeadLetters::new(
+        &sdk,
+        args.dlq_url.clone().unwrap_or_default(),
+        args.queue_url.clone().unwrap_or_default(),
+    );
+    let store = ferry_aws::DynamoStore::new(
+        &sdk,
+        args.table.clone().unwrap_or_default(),
+        args.bucket.clone().unwrap_or_default(),
+    );
+    (Box::new(dlq), Arc::new(store))
 }

@@ -10,7 +10,6 @@ use crate::db::Db;
 use crate::keys::SqliteKeyStore;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
-use ferry_aws::DynamoKeyStore;
 use ferry_core::keys::key_id;
 use ferry_core::{ApiKeyRecord, KeyStore, NewApiKey};
 use std::collections::HashMap;
@@ -102,8 +101,10 @@ pub async fn open(args: &StoreArgs) -> anyhow::Result<Box<dyn KeyStore>> {
         let Some(table) = args.table.as_deref().filter(|t| !t.is_empty()) else {
             bail!("--backend aws needs the table: --table or FERRY_TABLE");
         };
-        let sdk = ferry_aws::config().await;
-        return Ok(Box::new(DynamoKeyStore::new(&sdk, table)));
+        #[cfg(not(feature = "aws"))]
+        return Err(crate::without_aws().context(format!("the key table {table} is in DynamoDB")));
+        #[cfg(feature = "aws")]
+        return Ok(Box::new(ferry_aws::DynamoKeyStore::new(&ferry_aws::config().await, table)));
     }
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating data directory {}", args.data_dir.display()))?;

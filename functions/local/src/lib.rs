@@ -12,6 +12,16 @@ pub mod keys_cli;
 pub mod poller;
 pub mod queue;
 pub mod serve;
+#[cfg(feature = "aws")]
 pub mod sqs_poller;
 pub mod store;
 pub mod summary;
+
+/// `--backend aws` asked of a `ferry` built without the `aws` feature.
+#[cfg(not(feature = "aws"))]
+pub fn without_aws() -> anyhow::Error {
+    anyhow::anyhow!(
+        "this ferry was built without the AWS backend; build it with the `aws` feature: \
+         cargo run -p ferry-local --features aws -- …"
+    )
+}

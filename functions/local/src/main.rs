@@ -11,7 +11,7 @@ use ferry_local::config::{jwt_secret, parse_duration};
 use ferry_local::dlq_cli::DlqCommand;
 use ferry_local::http::ConnectionLimits;
 use ferry_local::keys_cli::KeysCommand;
-use ferry_local::serve::{Backend, ServeConfig, Server, shutdown_signal};
+use ferry_local::serve::{ServeConfig, Server, shutdown_signal};
 use ferry_models::SentimentModel;
 use std::io::{BufRead, Write};
 use std::net::{IpAddr, SocketAddr};
@@ -188,12 +188,17 @@ fn main() -> anyhow::Result<()> {
             config.body_pace =
                 BodyPace { gap: Duration::from_secs(args.body_timeout.max(1)), min_rate: args.body_min_rate };
             if args.backend == "aws" {
-                config.backend = Backend::Aws(ferry_aws::Resources {
-                    table: args.table.unwrap_or_default(),
-                    queue_url: args.queue_url.unwrap_or_default(),
-                    bucket: args.bucket.unwrap_or_default(),
-                    webhook_queue_url: args.webhook_queue_url,
-                });
+                #[cfg(not(feature = "aws"))]
+                return Err(ferry_local::without_aws());
+                #[cfg(feature = "aws")]
+                {
+                    config.backend = ferry_local::serve::Backend::Aws(ferry_aws::Resources {
+                        table: args.table.unwrap_or_default(),
+                        queue_url: args.queue_url.unwrap_or_default(),
+                        bucket: args.bucket.unwrap_or_default(),
+                        webhook_queue_url: args.webhook_queue_url,
+                    });
+                }
             }
             serve(config, model)
         }

@@ -6,6 +6,7 @@ use crate::blobs::FileBlobs;
 use crate::config::{jwt_secret, webhook_secret};
 use crate::http::ConnectionLimits;
 use crate::poller::Poller;
+#[cfg(feature = "aws")]
 use crate::sqs_poller::SqsPoller;
 use crate::store::SqliteStore;
 use anyhow::Context;
@@ -34,7 +35,9 @@ pub enum Backend {
     /// One SQLite file in the data directory (the default).
     Sqlite,
     /// DynamoDB, SQS and S3, wherever the AWS environment points (the
-    /// emulator from `infra/emulator`, or a real account).
+    /// emulator from `infra/emulator`, or a real account). Built with the
+    /// `aws` feature only.
+    #[cfg(feature = "aws")]
     Aws(ferry_aws::Resources),
 }
 
@@ -188,6 +191,7 @@ impl Sweeper {
 
 enum Pollers {
     Sqlite(Poller),
+    #[cfg(feature = "aws")]
     Sqs(SqsPoller),
 }
 
@@ -195,6 +199,7 @@ impl Pollers {
     async fn run(self, stop: watch::Receiver<bool>) {
         match self {
             Pollers::Sqlite(p) => p.run(stop).await,
+            #[cfg(feature = "aws")]
             Pollers::Sqs(p) => p.run(stop).await,
         }
     }
@@ -255,6 +260,7 @@ impl Server {
                 let sweeper = Sweeper { store: sqlite, blobs: file_blobs, retention, every: config.sweep_every };
                 (store, Arc::new(queue), keys, blobs, pollers, Some(sweeper))
             }
+            #[cfg(feature = "aws")]
             Backend::Aws(resources) => {
                 let aws = ferry_aws::Adapters::connect(&ferry_aws::config().await, resources, retention);
                 let (store, queue): (Arc<dyn JobStore>, _) = (aws.store, aws.queue);
@@ -272,6 +278,7 @@ impl Server {
         };
         let first_grace = match config.backend {
             Backend::Sqlite => Duration::ZERO,
+            #[cfg(feature = "aws")]
             Backend::Aws(_) => config.recovery.grace,
         };
         let recoverer = Recoverer {

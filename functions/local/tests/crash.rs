@@ -236,6 +236,7 @@ fn a_crash_while_claiming_or_delivering_a_webhook_still_delivers_it() {
 }
 
 #[test]
+#[cfg_attr(not(feature = "aws"), ignore = "`ferry` is built without --features aws")]
 fn the_same_crashes_on_the_aws_emulator() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let Some(queue_url) = common::emulator_queue(&runtime, "crash") else { return };

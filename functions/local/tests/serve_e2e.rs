@@ -111,6 +111,7 @@ fn queued_work_survives_a_kill_and_a_graceful_stop() {
 }
 
 #[test]
+#[cfg_attr(not(feature = "aws"), ignore = "`ferry` is built without --features aws")]
 fn serve_with_the_aws_backend() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let Some(queue_url) = emulator_queue(&runtime, "serve") else { return };
@@ -202,6 +203,7 @@ fn a_resume_uploaded_by_url_is_matched_against_a_job_description() {
 /// an upstream system dropping a resume with its job description beside it
 /// into the bucket, whose notification creates the job with no API call.
 #[test]
+#[cfg_attr(not(feature = "aws"), ignore = "`ferry` is built without --features aws")]
 fn resumes_on_the_aws_backend_by_presigned_upload_and_by_bucket_notification() {
     if !emulator_running() {
         return;

@@ -158,6 +158,9 @@ fn seq_bucket(tokens: usize) -> usize {
 
 type Plan = Arc<TypedRunnableModel>;
 
+/// A plan's input shape: (texts, sequence length).
+type Shape = (usize, usize);
+
 /// One output of the encoder: its graph with symbolic dimensions, and the
 /// plans optimised from it for one text of each sequence bucket in use.
 struct Stack {
@@ -167,7 +170,7 @@ struct Stack {
     /// For each of the model's inputs, its index in [`INPUTS`].
     input_order: Vec<usize>,
     /// By (texts, sequence length); most recently used first.
-    plans: Mutex<Vec<((usize, usize), Arc<Runner>)>>,
+    plans: Mutex<Vec<(Shape, Arc<Runner>)>>,
     /// Most tokens in one batched run; 0: every text runs alone.
     batch_tokens: usize,
     /// Most plans kept (the least recently used one goes).
@@ -244,7 +247,7 @@ impl SharedWeights {
 impl Stack {
     /// The runner for `batch` texts of `seq` tokens, optimised on first use.
     fn runner(&self, batch: usize, seq: usize) -> TractResult<Arc<Runner>> {
-        let shape = (batch, seq);
+        let shape: Shape = (batch, seq);
         {
             let mut plans = self.plans.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(at) = plans.iter().position(|(k, _)| *k == shape) {
