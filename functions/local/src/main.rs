@@ -165,6 +165,10 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Serve(args) => {
             let args = *args;
+            #[cfg(not(feature = "aws"))]
+            if args.backend == "aws" {
+                return Err(ferry_local::without_aws());
+            }
             let (model, resumes) = load_models(args.model_dir.as_deref())?;
             let mut config = ServeConfig::new(SocketAddr::new(args.bind, args.port), args.data.data_dir);
             config.resumes = Some(resumes);
@@ -187,18 +191,14 @@ fn main() -> anyhow::Result<()> {
             };
             config.body_pace =
                 BodyPace { gap: Duration::from_secs(args.body_timeout.max(1)), min_rate: args.body_min_rate };
+            #[cfg(feature = "aws")]
             if args.backend == "aws" {
-                #[cfg(not(feature = "aws"))]
-                return Err(ferry_local::without_aws());
-                #[cfg(feature = "aws")]
-                {
-                    config.backend = ferry_local::serve::Backend::Aws(ferry_aws::Resources {
-                        table: args.table.unwrap_or_default(),
-                        queue_url: args.queue_url.unwrap_or_default(),
-                        bucket: args.bucket.unwrap_or_default(),
-                        webhook_queue_url: args.webhook_queue_url,
-                    });
-                }
+                config.backend = ferry_local::serve::Backend::Aws(ferry_aws::Resources {
+                    table: args.table.unwrap_or_default(),
+                    queue_url: args.queue_url.unwrap_or_default(),
+                    bucket: args.bucket.unwrap_or_default(),
+                    webhook_queue_url: args.webhook_queue_url,
+                });
             }
             serve(config, model)
         }
