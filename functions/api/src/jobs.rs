@@ -306,10 +306,7 @@ async fn document(state: &AppState, owner: &str, id: &str) -> Result<Inputs, Pro
     responses(
         (status = 200, description = "The sentiment", body = crate::openapi::SentimentResult),
         (status = 202, description = "Not finished within the wait: the job to read later", body = crate::openapi::JobView),
-        (status = 400, description = "The body is not a JSON object of this shape", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is over the limit", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not JSON", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The request is well-formed but cannot be done (see `type`)", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        crate::openapi::BodyProblems,
         (status = 502, description = "The model failed on this text", body = crate::openapi::Problem, content_type = "application/problem+json"),
         crate::openapi::CallerProblems,
     ),
