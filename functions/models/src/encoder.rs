@@ -16,8 +16,9 @@
 //! EPYC (`cargo run --release -p ferry-models --example shapes`) layer 3 took
 //! 5.9 ms for 1x16 but 3.7 ms/text at 2x16 and 3.1 at 8x16; 6.9 ms at 1x24,
 //! 4.3 at 4x24; 9.0 at 1x32, 6.1 at 4x32. From ~48 tokens a row the gain is
-//! gone (1x64 14.6 ms, 4x64 13.3 ms/text), so a run holds at most
-//! [`BATCH_TOKENS`] tokens; longer texts run alone, which pads least.
+//! small or gone (1x64 14.6 ms, 4x64 13.3 ms/text), so a run holds at most
+//! [`BATCH_TOKENS`] tokens of texts up to [`MAX_BATCHED_SEQ`]; longer texts
+//! run alone, which pads least.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -49,8 +50,9 @@ pub const LAST_OUTPUT: &str = "last_hidden_state";
 /// Most tokens (texts x padded length) in one batched run of the sentiment
 /// layer: past this, batching gains nothing (see the module's notes).
 const BATCH_TOKENS: usize = 128;
-/// The longest bucket whose texts share runs: from 48 tokens a text, a run
-/// of two was no faster a text than two runs of one.
+/// The longest bucket whose texts share runs. Past it a shared run gained
+/// little or lost (ms a text: 1x48 9.9 = 2x48 9.8; 1x64 14.6, 2x64 12.7;
+/// 1x128 27.5, 2x128 28.3), and each batched shape is one more plan.
 const MAX_BATCHED_SEQ: usize = 32;
 /// The sequence lengths texts run at (padded up to the next).
 const SEQ_BUCKETS: [usize; 9] = [16, 24, 32, 48, 64, 96, 128, 192, MAX_TOKENS];
@@ -163,7 +165,7 @@ type Plan = Arc<TypedRunnableModel>;
 type Shape = (usize, usize);
 
 /// One output of the encoder: its graph with symbolic dimensions, and the
-/// plans optimised from it for one text of each sequence bucket in use.
+/// plans optimised from it for each shape in use (texts x sequence bucket).
 struct Stack {
     base: TypedModel,
     batch: Symbol,
@@ -269,7 +271,7 @@ impl Stack {
         Ok(runner)
     }
 
-    /// Runs texts of one bucket together, each padded to the bucket; returns
+    /// Runs texts together, each padded to the bucket of the longest; returns
     /// their pooled embeddings, row after row.
     fn run(&self, encodings: &[&Encoding]) -> Result<Vec<f32>, ModelError> {
         let batch = encodings.len();
