@@ -2,7 +2,7 @@
 //! message is hidden for a visibility timeout and comes back unless deleted;
 //! each delivery counts; past the limit it moves to a dead-letter table.
 
-use crate::db::{Db, unix_millis};
+use crate::db::{Cached, Db, unix_millis};
 use async_trait::async_trait;
 use ferry_core::{DeadLetterQueue, QueueError, StoreError, TaskMessage, TaskQueue, WebhookMessage};
 use ferry_inference::Received;
@@ -52,20 +52,21 @@ pub struct DeadLetter {
 impl SqliteQueue {
     /// Inserts bodies into `lane`, each visible after its delay.
     async fn enqueue(&self, lane: Lane, bodies: Vec<(String, Duration)>) -> Result<(), QueueError> {
-        self.db
-            .call(move |conn| {
-                let tx = conn.transaction()?;
-                let now = unix_millis();
-                for (body, delay) in &bodies {
-                    tx.execute(
-                        "INSERT INTO queue (body, visible_at, sent_at, lane) VALUES (?1, ?2, ?3, ?4)",
-                        params![body, now + delay.as_millis() as i64, now, lane.as_str()],
-                    )?;
-                }
-                tx.commit()
-            })
-            .await
-            .map_err(|e| QueueError(e.to_string()))?;
+        let large = bodies.len() > 16;
+        let insert = move |conn: &mut rusqlite::Connection| {
+            let tx = conn.transaction()?;
+            let now = unix_millis();
+            for (body, delay) in &bodies {
+                tx.run(
+                    "INSERT INTO queue (body, visible_at, sent_at, lane) VALUES (?1, ?2, ?3, ?4)",
+                    params![body, now + delay.as_millis() as i64, now, lane.as_str()],
+                )?;
+            }
+            tx.commit()
+        };
+        // A split document sends up to thousands of chunks at once.
+        let sent = if large { self.db.call_blocking(insert).await } else { self.db.call(insert).await };
+        sent.map_err(|e| QueueError(e.to_string()))?;
         self.sent[lane.index()].notify_one();
         Ok(())
     }
@@ -84,7 +85,7 @@ impl SqliteQueue {
     /// At start-up nothing is in flight: messages hidden by a process that died
     /// become visible again at once instead of after the visibility timeout.
     pub async fn recover(&self) -> Result<usize, StoreError> {
-        self.db.call(|conn| conn.execute("UPDATE queue SET visible_at = 0 WHERE visible_at > 0", [])).await
+        self.db.call(|conn| conn.run("UPDATE queue SET visible_at = 0 WHERE visible_at > 0", [])).await
     }
 
     /// Receives up to `max` visible messages of the jobs lane, hiding them
@@ -114,7 +115,7 @@ impl SqliteQueue {
                     rows.collect::<Result<_, _>>()?
                 };
                 for d in &dead {
-                    tx.execute(
+                    tx.run(
                         "INSERT INTO dead_letters (body, receive_count, reason, failed_at, lane)
                          VALUES (?1, ?2, ?3, ?4, ?5)",
                         params![d.body, d.receive_count, "maximum receives exceeded", now, lane],
@@ -144,7 +145,7 @@ impl SqliteQueue {
             .call(move |conn| {
                 let tx = conn.transaction()?;
                 for id in &ids {
-                    tx.execute("DELETE FROM queue WHERE id = ?1", [id])?;
+                    tx.run("DELETE FROM queue WHERE id = ?1", [id])?;
                 }
                 tx.commit()
             })
@@ -159,7 +160,7 @@ impl SqliteQueue {
             .call(move |conn| {
                 let tx = conn.transaction()?;
                 for id in &ids {
-                    tx.execute("UPDATE queue SET visible_at = ?2 WHERE id = ?1", params![id, unix_millis() + delay])?;
+                    tx.run("UPDATE queue SET visible_at = ?2 WHERE id = ?1", params![id, unix_millis() + delay])?;
                 }
                 tx.commit()
             })
@@ -168,7 +169,7 @@ impl SqliteQueue {
 
     /// Messages waiting or in flight (for tests and `/healthz` details).
     pub async fn depth(&self) -> Result<u64, StoreError> {
-        self.db.call(|conn| conn.query_row("SELECT COUNT(*) FROM queue", [], |r| r.get(0))).await
+        self.db.call(|conn| conn.row("SELECT COUNT(*) FROM queue", [], |r| r.get(0))).await
     }
 }
 
@@ -211,12 +212,12 @@ impl DeadLetterQueue for SqliteQueue {
             .call(move |conn| {
                 let tx = conn.transaction()?;
                 let now = unix_millis();
-                let moved = tx.execute(
+                let moved = tx.run(
                     "INSERT INTO queue (body, visible_at, sent_at, lane)
                      SELECT body, ?2, ?2, lane FROM dead_letters WHERE id = ?1",
                     params![id, now],
                 )?;
-                tx.execute("DELETE FROM dead_letters WHERE id = ?1", [&id])?;
+                tx.run("DELETE FROM dead_letters WHERE id = ?1", [&id])?;
                 tx.commit()?;
                 Ok(moved)
             })

@@ -1,7 +1,7 @@
 //! `JobStore` on SQLite. Every change that must happen once (a chunk's results,
 //! a status move) is one transaction with a guard in its WHERE clause.
 
-use crate::db::Db;
+use crate::db::{Cached, Db};
 use async_trait::async_trait;
 use ferry_core::job::DEFAULT_RETENTION;
 use ferry_core::ports::IDEMPOTENCY_TTL;
@@ -72,12 +72,12 @@ impl SqliteStore {
     /// already read as missing. Returns how many jobs went.
     pub async fn sweep_expired(&self) -> Result<usize, StoreError> {
         self.db
-            .call(|conn| {
+            .call_blocking(|conn| {
                 let tx = conn.transaction()?;
                 let now = OffsetDateTime::now_utc().unix_timestamp();
-                tx.execute("DELETE FROM chunks WHERE job_id IN (SELECT id FROM jobs WHERE expires_at <= ?1)", [now])?;
-                let jobs = tx.execute("DELETE FROM jobs WHERE expires_at <= ?1", [now])?;
-                tx.execute("DELETE FROM idempotency WHERE expires_at <= ?1", [now])?;
+                tx.run("DELETE FROM chunks WHERE job_id IN (SELECT id FROM jobs WHERE expires_at <= ?1)", [now])?;
+                let jobs = tx.run("DELETE FROM jobs WHERE expires_at <= ?1", [now])?;
+                tx.run("DELETE FROM idempotency WHERE expires_at <= ?1", [now])?;
                 tx.commit()?;
                 Ok(jobs)
             })
@@ -151,11 +151,11 @@ fn from_millis(ms: i64) -> rusqlite::Result<OffsetDateTime> {
 }
 
 fn load(tx: &Transaction<'_>, id: &str) -> rusqlite::Result<Option<Job>> {
-    tx.query_row(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1 AND {LIVE}"), [id], job_from_row).optional()
+    tx.row(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1 AND {LIVE}"), [id], job_from_row).optional()
 }
 
 fn insert(tx: &Transaction<'_>, job: &Job) -> rusqlite::Result<usize> {
-    tx.execute(
+    tx.run(
         "INSERT INTO jobs (id, owner, task, status, total, done, failed, chunks, error, metadata, created_at,
                            updated_at, callback_url, deadline, expires_at, webhook, webhook_status, document,
                            dispatch, recovery_due)
@@ -191,7 +191,7 @@ fn insert(tx: &Transaction<'_>, job: &Job) -> rusqlite::Result<usize> {
 fn idempotent_replay(tx: &Transaction<'_>, job: &Job, idem: &Idempotency) -> rusqlite::Result<Option<Created>> {
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let record: Option<(String, String)> = tx
-        .query_row(
+        .row(
             "SELECT job_id, fingerprint FROM idempotency WHERE owner = ?1 AND key = ?2 AND expires_at > ?3",
             params![job.owner, idem.key, now],
             |r| Ok((r.get(0)?, r.get(1)?)),
@@ -215,7 +215,7 @@ impl JobStore for SqliteStore {
                         return Ok(replay);
                     }
                     let expires = (ferry_core::job::now() + IDEMPOTENCY_TTL).unix_timestamp();
-                    tx.execute(
+                    tx.run(
                         "INSERT OR REPLACE INTO idempotency (owner, key, job_id, fingerprint, expires_at)
                          VALUES (?1, ?2, ?3, ?4, ?5)",
                         params![job.owner, idem.key, job.id.to_string(), idem.fingerprint, expires],
@@ -236,7 +236,7 @@ impl JobStore for SqliteStore {
         let (owner, id) = (owner.to_owned(), id.to_string());
         self.db
             .call(move |conn| {
-                conn.query_row(
+                conn.row(
                     &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1 AND owner = ?2 AND {LIVE}"),
                     params![id, owner],
                     job_from_row,
@@ -275,7 +275,7 @@ impl JobStore for SqliteStore {
                 let id = id.to_string();
                 let job = match load(&tx, &id)? {
                     Some(job) if job.status == JobStatus::Queued => {
-                        tx.execute(
+                        tx.run(
                             "UPDATE jobs SET status = 'running', updated_at = ?2 WHERE id = ?1 AND status = 'queued'",
                             params![id, rfc3339(ferry_core::job::now())],
                         )?;
@@ -308,12 +308,12 @@ impl JobStore for SqliteStore {
                 if job.status.is_terminal() {
                     return Ok(Recorded { counted: false, job: Some(job) });
                 }
-                let inserted = tx.execute(
+                let inserted = tx.run(
                     "INSERT INTO chunks (job_id, chunk, results) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
                     params![id, chunk, json],
                 )?;
                 if inserted == 1 {
-                    tx.execute(
+                    tx.run(
                         "UPDATE jobs SET done = done + ?2, failed = failed + ?3, updated_at = ?4, status = 'running'
                          WHERE id = ?1",
                         params![id, ok, failed, rfc3339(ferry_core::job::now())],
@@ -336,7 +336,7 @@ impl JobStore for SqliteStore {
         let id = id.to_string();
         self.db
             .call(move |conn| {
-                let changed = conn.execute(
+                let changed = conn.run(
                     &format!(
                         "UPDATE jobs SET total = ?2, chunks = ?3 WHERE id = ?1 AND {NOT_FINAL}
                          AND (chunks = 0 OR (total = ?2 AND chunks = ?3))"
@@ -354,7 +354,7 @@ impl JobStore for SqliteStore {
             .call(move |conn| {
                 let tx = conn.transaction()?;
                 let json: Option<String> = tx
-                    .query_row("SELECT results FROM chunks WHERE job_id = ?1 AND chunk = ?2", params![id, chunk], |r| {
+                    .row("SELECT results FROM chunks WHERE job_id = ?1 AND chunk = ?2", params![id, chunk], |r| {
                         r.get(0)
                     })
                     .optional()?;
@@ -363,8 +363,8 @@ impl JobStore for SqliteStore {
                 if items.iter().any(ItemResult::is_ok) {
                     return Ok(false);
                 }
-                tx.execute("DELETE FROM chunks WHERE job_id = ?1 AND chunk = ?2", params![id, chunk])?;
-                tx.execute(
+                tx.run("DELETE FROM chunks WHERE job_id = ?1 AND chunk = ?2", params![id, chunk])?;
+                tx.run(
                     "UPDATE jobs SET failed = failed - ?2, updated_at = ?3, error = NULL, webhook = NULL,
                          webhook_status = NULL, recovery_due = NULL,
                          status = CASE WHEN status IN ('succeeded', 'failed') THEN 'running' ELSE status END
@@ -390,7 +390,7 @@ impl JobStore for SqliteStore {
         let due = next.and_then(WebhookState::recovery_due).map(millis);
         self.db
             .call(move |conn| {
-                let changed = conn.execute(
+                let changed = conn.run(
                     "UPDATE jobs SET webhook = ?3, webhook_status = ?4, recovery_due = ?5
                      WHERE id = ?1 AND webhook_status IS ?2",
                     params![id, expect, json, status, due],
@@ -424,7 +424,7 @@ impl JobStore for SqliteStore {
         self.db
             .call(move |conn| {
                 // Cleared: nothing is outstanding, so the stored work goes too.
-                let changed = conn.execute(
+                let changed = conn.run(
                     "UPDATE jobs SET recovery_due = ?3, dispatch = CASE WHEN ?3 IS NULL THEN NULL ELSE dispatch END
                      WHERE id = ?1 AND recovery_due IS ?2",
                     params![id, expect, next],
@@ -440,7 +440,7 @@ impl JobStore for SqliteStore {
         let failed = self
             .db
             .call(move |conn| {
-                conn.execute(
+                conn.run(
                     &format!(
                         "UPDATE jobs SET status = 'failed', error = ?2, updated_at = ?3 WHERE id = ?1 AND {NOT_FINAL}"
                     ),
@@ -481,7 +481,7 @@ impl JobStore for SqliteStore {
         self.db
             .call(move |conn| {
                 let tx = conn.transaction()?;
-                tx.execute(
+                tx.run(
                     &format!(
                         "UPDATE jobs SET status = 'canceled', error = ?3, updated_at = ?4
                          WHERE id = ?1 AND owner = ?2 AND {NOT_FINAL} AND {LIVE}"
@@ -528,7 +528,7 @@ impl JobStore for SqliteStore {
 fn finish_if_complete(tx: &Transaction<'_>, id: &str) -> rusqlite::Result<()> {
     let Some(job) = load(tx, id)? else { return Ok(()) };
     let Some(ending) = ferry_core::lifecycle::ending_of(job.status, &job.progress) else { return Ok(()) };
-    tx.execute(
+    tx.run(
         &format!(
             "UPDATE jobs SET updated_at = ?2, status = ?3, error = COALESCE(?4, error) WHERE id = ?1 AND {NOT_FINAL}"
         ),

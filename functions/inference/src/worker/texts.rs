@@ -5,7 +5,7 @@
 use super::{Outcome, Worker};
 use ferry_core::{ItemResult, SentimentPrediction, TaskMessage, language};
 use std::sync::Arc;
-use tracing::warn;
+use tracing::{debug, warn};
 
 /// An admitted chunk and its place in the batch.
 pub(super) struct Chunk<'a> {
@@ -51,13 +51,17 @@ impl Worker {
         let n = texts.len();
         let predictions = tokio::task::spawn_blocking(move || {
             let _entered = span.enter();
+            let started = std::time::Instant::now();
             let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
             let scores = model.classify(&refs).map_err(|e| e.to_string())?;
             if scores.len() != n {
                 return Err(format!("model returned {} scores for {n} texts", scores.len()));
             }
             // Here, not on the executor: detection reads every text.
-            Ok(scores.into_iter().zip(&refs).map(|(s, text)| s.prediction(language::identify(text))).collect())
+            let predictions = scores.into_iter().zip(&refs).map(|(s, text)| s.prediction(language::identify(text)));
+            let predictions = predictions.collect();
+            debug!(texts = n, ms = started.elapsed().as_secs_f64() * 1e3, "model run");
+            Ok(predictions)
         })
         .await
         .map_err(|e| format!("model task failed: {e}"))??;
