@@ -158,8 +158,8 @@ impl Db {
     /// microseconds, less than handing them to a blocking thread and back:
     /// under load that handoff cost ~35 context switches a request, and
     /// running them here served 12–15% more `/v1/sentiment` requests a second
-    /// on 2 cores (`/tmp` benchmark in the issue 12 note). Work that may touch
-    /// many rows goes through [`Db::call_blocking`].
+    /// on 2 cores (serve under wrk, 3 runs each way). Work that may touch many
+    /// rows goes through [`Db::call_blocking`].
     pub async fn call<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         F: FnOnce(&mut Connection) -> rusqlite::Result<T>,
@@ -169,7 +169,7 @@ impl Db {
     }
 
     /// Runs `f` with the connection on a blocking thread, for work whose size
-    /// has no small bound (sweeping expired jobs).
+    /// has no small bound (sweeping expired jobs, large sends).
     pub async fn call_blocking<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,

@@ -1,7 +1,7 @@
 //! `KeyStore` on SQLite: the `api_keys` and `disabled_owners` tables of the
 //! same file as the jobs (see `db.rs`). Only the key's hash is stored.
 
-use crate::db::Db;
+use crate::db::{Cached, Db};
 use async_trait::async_trait;
 use ferry_core::{ApiKeyRecord, KeyStore, StoreError};
 use rusqlite::{OptionalExtension, Row, params};
@@ -50,7 +50,7 @@ impl KeyStore for SqliteKeyStore {
         let inserted = self
             .db
             .call(move |conn| {
-                conn.execute(
+                conn.run(
                     "INSERT INTO api_keys (id, owner, scopes, enabled, hash, created_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                      ON CONFLICT DO NOTHING",
@@ -68,8 +68,7 @@ impl KeyStore for SqliteKeyStore {
         let id = id.to_owned();
         self.db
             .call(move |conn| {
-                conn.query_row(&format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE id = ?1"), [id], key_from_row)
-                    .optional()
+                conn.row(&format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE id = ?1"), [id], key_from_row).optional()
             })
             .await
     }
@@ -92,7 +91,7 @@ impl KeyStore for SqliteKeyStore {
     async fn set_key_enabled(&self, id: &str, enabled: bool) -> Result<bool, StoreError> {
         let id = id.to_owned();
         self.db
-            .call(move |conn| conn.execute("UPDATE api_keys SET enabled = ?2 WHERE id = ?1", params![id, enabled]))
+            .call(move |conn| conn.run("UPDATE api_keys SET enabled = ?2 WHERE id = ?1", params![id, enabled]))
             .await
             .map(|changed| changed == 1)
     }
@@ -102,10 +101,10 @@ impl KeyStore for SqliteKeyStore {
         self.db
             .call(move |conn| {
                 if enabled {
-                    conn.execute("DELETE FROM disabled_owners WHERE owner = ?1", [owner])
+                    conn.run("DELETE FROM disabled_owners WHERE owner = ?1", [owner])
                 } else {
                     // Disabling twice keeps the first time.
-                    conn.execute(
+                    conn.run(
                         "INSERT INTO disabled_owners (owner, disabled_at) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
                         params![owner, rfc3339(ferry_core::job::now())],
                     )
@@ -119,7 +118,7 @@ impl KeyStore for SqliteKeyStore {
         let owner = owner.to_owned();
         self.db
             .call(move |conn| {
-                conn.query_row("SELECT 1 FROM disabled_owners WHERE owner = ?1", [owner], |_| Ok(()))
+                conn.row("SELECT 1 FROM disabled_owners WHERE owner = ?1", [owner], |_| Ok(()))
                     .optional()
                     .map(|disabled| disabled.is_none())
             })

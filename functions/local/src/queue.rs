@@ -11,6 +11,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 
+/// Most messages a send inserts on the calling thread (see `Db::call`); a
+/// split document sends up to thousands of chunks at once, on a blocking one.
+const INLINE_SEND: usize = 16;
+
 #[derive(Clone)]
 pub struct SqliteQueue {
     db: Db,
@@ -52,7 +56,7 @@ pub struct DeadLetter {
 impl SqliteQueue {
     /// Inserts bodies into `lane`, each visible after its delay.
     async fn enqueue(&self, lane: Lane, bodies: Vec<(String, Duration)>) -> Result<(), QueueError> {
-        let large = bodies.len() > 16;
+        let large = bodies.len() > INLINE_SEND;
         let insert = move |conn: &mut rusqlite::Connection| {
             let tx = conn.transaction()?;
             let now = unix_millis();
@@ -64,7 +68,6 @@ impl SqliteQueue {
             }
             tx.commit()
         };
-        // A split document sends up to thousands of chunks at once.
         let sent = if large { self.db.call_blocking(insert).await } else { self.db.call(insert).await };
         sent.map_err(|e| QueueError(e.to_string()))?;
         self.sent[lane.index()].notify_one();

@@ -57,8 +57,8 @@ const MAX_BATCHED_SEQ: usize = 30;
 /// The sequence lengths texts run at (padded up to the next). The short
 /// ones follow tract's AVX2 kernel, which takes tokens 6 at a time: ms per
 /// text at one text a run (`examples/shapes`), 1x16 4.3-4.5, 1x18 4.8-5.0,
-/// 1x20 5.1-6.1, 1x24 5.2-5.6, 1x30 6.4-7.2, 1x32 8.1-10.0; so 18 and 30
-/// instead of 20 and 32.
+/// 1x20 5.1-6.1, 1x24 5.2-5.6, 1x30 6.4-7.2, 1x32 8.1-10.0; so 18 (a 20
+/// costs as much as 24) and 30 instead of 32.
 const SEQ_BUCKETS: [usize; 10] = [16, 18, 24, 30, 48, 64, 96, 128, 192, MAX_TOKENS];
 
 /// The encoder's inputs, in the order [`Stack::run`] builds them.

@@ -58,8 +58,8 @@ impl Worker {
                 return Err(format!("model returned {} scores for {n} texts", scores.len()));
             }
             // Here, not on the executor: detection reads every text.
-            let predictions = scores.into_iter().zip(&refs).map(|(s, text)| s.prediction(language::identify(text)));
-            let predictions = predictions.collect();
+            let predictions: Vec<SentimentPrediction> =
+                scores.into_iter().zip(&refs).map(|(s, text)| s.prediction(language::identify(text))).collect();
             debug!(texts = n, ms = started.elapsed().as_secs_f64() * 1e3, "model run");
             Ok(predictions)
         })
