@@ -3,6 +3,7 @@
 
 mod bounded;
 pub mod config;
+mod console;
 pub mod context;
 mod docs;
 mod documents;
@@ -118,6 +119,9 @@ pub fn router(state: AppState) -> Router {
     let router = Router::new()
         .route("/openapi.json", get(openapi::document))
         .with_state(axum::body::Bytes::from(spec.to_json().expect("the OpenAPI document serialises")))
+        .route("/", get(console::page))
+        .route("/console/console.js", get(console::script))
+        .route("/console/console.css", get(console::style))
         .route("/docs", get(docs::page))
         .route("/docs/init.js", get(docs::init))
         .route("/docs/redoc.js", get(docs::script))
