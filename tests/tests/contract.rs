@@ -97,3 +97,26 @@ contract!(keys::keys {
 });
 
 contract!(blobs::blobs { put_get_size_and_limits, a_refused_stream_stores_nothing });
+
+/// `ferry serve`'s sweep deletes a backlog of expired jobs larger than one of
+/// its batches (so it holds the connection a batch at a time), all of it, and
+/// nothing else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_sweep_deletes_a_backlog_in_batches() {
+    use ferry_core::job::{Job, Task};
+    let dir = tempfile::tempdir().unwrap();
+    let db = ferry_local::db::Db::open(&dir.path().join("ferry.sqlite3")).unwrap();
+    let store = ferry_local::store::SqliteStore::new(db);
+    let owner = contract::owner("sweep");
+    let expired = 2 * ferry_local::store::SWEEP_BATCH + 7;
+    for _ in 0..expired {
+        let mut job = Job::new(&owner, Task::Sentiment, 1, 1);
+        job.retain_for(std::time::Duration::ZERO);
+        store.create_job(&job, None).await.unwrap();
+    }
+    let kept = Job::new(&owner, Task::Sentiment, 1, 1);
+    store.create_job(&kept, None).await.unwrap();
+    assert_eq!(store.sweep_expired().await.unwrap(), expired);
+    assert_eq!(store.sweep_expired().await.unwrap(), 0);
+    assert!(store.get_job(&owner, kept.id).await.unwrap().is_some());
+}

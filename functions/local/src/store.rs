@@ -71,18 +71,38 @@ impl SqliteStore {
     /// Deletes jobs (and their results and keys) past their retention; they
     /// already read as missing. Returns how many jobs went.
     pub async fn sweep_expired(&self) -> Result<usize, StoreError> {
-        self.db
-            .call_blocking(|conn| {
-                let tx = conn.transaction()?;
-                let now = OffsetDateTime::now_utc().unix_timestamp();
-                tx.run("DELETE FROM chunks WHERE job_id IN (SELECT id FROM jobs WHERE expires_at <= ?1)", [now])?;
-                let jobs = tx.run("DELETE FROM jobs WHERE expires_at <= ?1", [now])?;
-                tx.run("DELETE FROM idempotency WHERE expires_at <= ?1", [now])?;
-                tx.commit()?;
-                Ok(jobs)
-            })
-            .await
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let mut swept = 0;
+        loop {
+            let (jobs, keys) = self.db.call_blocking(move |conn| sweep_batch(conn, now, SWEEP_BATCH)).await?;
+            swept += jobs;
+            if jobs < SWEEP_BATCH && keys < SWEEP_BATCH {
+                return Ok(swept);
+            }
+        }
     }
+}
+
+/// Expired jobs (with their results) and idempotency records deleted per
+/// transaction. Requests run their statements on the same connection, so a
+/// sweep holds them up one batch at a time, not for the whole backlog (30
+/// days of jobs expiring at once after a long stop, say).
+pub const SWEEP_BATCH: usize = 100;
+
+/// Deletes up to `limit` expired jobs, their chunks, and up to `limit`
+/// expired idempotency records, in one transaction.
+fn sweep_batch(conn: &mut rusqlite::Connection, now: i64, limit: usize) -> rusqlite::Result<(usize, usize)> {
+    let tx = conn.transaction()?;
+    // The same ordered query twice in one transaction names the same jobs.
+    let batch = "SELECT id FROM jobs WHERE expires_at <= ?1 ORDER BY id LIMIT ?2";
+    tx.run(&format!("DELETE FROM chunks WHERE job_id IN ({batch})"), rusqlite::params![now, limit])?;
+    let jobs = tx.run(&format!("DELETE FROM jobs WHERE id IN ({batch})"), rusqlite::params![now, limit])?;
+    let keys = tx.run(
+        "DELETE FROM idempotency WHERE rowid IN (SELECT rowid FROM idempotency WHERE expires_at <= ?1 LIMIT ?2)",
+        rusqlite::params![now, limit],
+    )?;
+    tx.commit()?;
+    Ok((jobs, keys))
 }
 
 const JOB_COLUMNS: &str = "id, owner, task, status, total, done, failed, chunks, error, metadata, created_at, \
