@@ -152,18 +152,30 @@ fn slow_headers_stalled_bodies_and_idle_connections_are_closed() {
 fn connections_past_the_limit_are_closed_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let server = Served::start(dir.path(), &["--max-connections", "50", "--idle-timeout", "30"]);
-    let held: Vec<TcpStream> = (0..50)
-        .map(|_| {
-            let mut s = connect(&server.base);
-            s.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n").unwrap();
-            s
-        })
-        .collect();
     // Each answered: all 50 accepted (not still in the listen backlog, where
-    // a loaded machine once left one, so that an extra took its place).
-    for s in &held {
-        assert!(answered(s, Instant::now() + Duration::from_secs(10)), "a held connection was answered");
-    }
+    // a loaded machine once left one, so that an extra took its place). The
+    // readiness probes' connections count until the server has seen them
+    // close, which on a loaded machine can be after the 50 arrive: then one
+    // of the 50 is refused, and the 50 are tried again (a limit below 50
+    // fails every try).
+    let held = (0..10)
+        .find_map(|_| {
+            let held: Vec<TcpStream> = (0..50)
+                .map(|_| {
+                    let mut s = connect(&server.base);
+                    s.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n").unwrap();
+                    s
+                })
+                .collect();
+            let all = held.iter().all(|s| answered(s, Instant::now() + Duration::from_secs(10)));
+            if !all {
+                drop(held);
+                std::thread::sleep(Duration::from_millis(500));
+                return None;
+            }
+            Some(held)
+        })
+        .expect("50 connections held at once, within 10 tries");
     let extra: Vec<TcpStream> = (0..10).map(|_| connect(&server.base)).collect();
     let deadline = Instant::now() + Duration::from_secs(5);
     let closed = extra.iter().filter(|s| closed_before(s, deadline)).count();
