@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
 fn spec() -> Value {
-    serde_json::to_value(ferry_api::openapi_document()).unwrap()
+    ferry_api::openapi_document()
 }
 
 /// Validates `answer` against `#/components/schemas/<name>` and checks that
@@ -177,4 +177,22 @@ async fn the_console_loads_only_from_this_origin_and_nothing_inline() {
         assert_eq!(response.status(), StatusCode::OK, "{path}");
         assert!(response.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with(kind), "{path}");
     }
+}
+
+/// The resume-match result is described once, by `schemas/resume-result.schema.json`
+/// inside the document: its own example fits both `ResumeResult` and the
+/// `ItemResult` of a job's results, and a result that breaks it does not.
+#[test]
+fn the_resume_result_schema_is_part_of_the_document() {
+    let spec = spec();
+    let schemas = &spec["components"]["schemas"];
+    assert_eq!(schemas["ResumeResult"]["title"], "Ferry resume-match result");
+    assert!(!spec.to_string().contains("\"#/$defs/"), "every reference points into the document");
+    let example = schemas["ResumeResult"]["examples"][0].clone();
+    assert_fits(&spec, "ResumeResult", &example);
+    assert_fits(&spec, "ItemResult", &example);
+    let mut broken = example.clone();
+    broken["match"]["skills"][0]["status"] = json!("maybe");
+    let root = json!({"$ref": "#/components/schemas/ItemResult", "components": spec["components"]});
+    assert!(!jsonschema::is_valid(&root, &broken), "a status the schema does not list is refused");
 }

@@ -44,6 +44,55 @@ pub fn finish(openapi: &mut utoipa::openapi::OpenApi) {
     ProblemTypes.modify(openapi);
 }
 
+/// The resume-match result's JSON Schema, which the pipeline's tests hold
+/// real results to (`functions/inference/tests/resume_pipeline.rs`).
+const RESUME_SCHEMA: &str = include_str!("../../../schemas/resume-result.schema.json");
+
+/// The fields of a resume-match result that `ItemResult` takes from it.
+const RESUME_FIELDS: [&str; 7] = ["score", "match", "candidate", "skills", "experience", "job_description", "document"];
+
+/// The document as JSON, with `schemas/resume-result.schema.json` as the
+/// `ResumeResult` component and `ItemResult`'s resume fields pointing into
+/// it, so the result has one description, not a second one kept by hand.
+/// Added to the JSON because utoipa's schema types cannot hold every
+/// keyword of that schema (`const`, `prefixItems`, `$defs`).
+pub fn to_json(spec: &utoipa::openapi::OpenApi) -> Value {
+    let mut document = serde_json::to_value(spec).expect("the OpenAPI document serialises");
+    let mut resume: Value = serde_json::from_str(RESUME_SCHEMA).expect("the resume schema is JSON");
+    let fields = resume.as_object_mut().expect("the resume schema is an object");
+    // Its own `$id` would make its `#/$defs/…` references resolve against
+    // itself; they are pointed at the component instead.
+    fields.remove("$schema");
+    fields.remove("$id");
+    point_refs_at_component(&mut resume);
+    let schemas = &mut document["components"]["schemas"];
+    for field in RESUME_FIELDS {
+        let pointer = format!("#/components/schemas/ResumeResult/properties/{field}");
+        schemas["ItemResult"]["properties"][field] = serde_json::json!({ "$ref": pointer });
+    }
+    schemas["ResumeResult"] = resume;
+    document
+}
+
+fn point_refs_at_component(schema: &mut Value) {
+    match schema {
+        Value::Object(fields) => {
+            for (key, value) in fields.iter_mut() {
+                match value {
+                    Value::String(target) if key == "$ref" => {
+                        if let Some(name) = target.strip_prefix("#/$defs/") {
+                            *target = format!("#/components/schemas/ResumeResult/$defs/{name}");
+                        }
+                    }
+                    _ => point_refs_at_component(value),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(point_refs_at_component),
+        _ => {}
+    }
+}
+
 /// `GET /openapi.json`: the document, serialised once when the router is built.
 pub async fn document(axum::extract::State(spec): axum::extract::State<axum::body::Bytes>) -> Response {
     let mut response = spec.into_response();
@@ -284,13 +333,8 @@ pub struct ItemResult {
     language: Option<String>,
     warning: Option<String>,
     model: Option<String>,
-    /// resume-match: the score, its parts and each skill.
-    #[schema(value_type = Option<Object>, rename = "match")]
-    matched: Option<Value>,
-    #[schema(value_type = Option<Object>)]
-    candidate: Option<Value>,
-    #[schema(value_type = Option<Object>)]
-    experience: Option<Value>,
+    // A resume-match result's fields (`score`, `match`, `candidate`, …) are
+    // added by `to_json`, from `schemas/resume-result.schema.json`.
 }
 
 #[derive(ToSchema)]
