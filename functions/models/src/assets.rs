@@ -129,7 +129,10 @@ pub fn default_assets_dir() -> PathBuf {
 
 pub(crate) struct OwnedAssets {
     tokenizer: Vec<u8>,
-    encoder: Vec<u8>,
+    /// Mapped, not read: decoding copies out what it needs, so reading the
+    /// 90 MB into a buffer of its own first only cost a copy and its page
+    /// faults (78-98 ms of a 370-400 ms `ferry predict hello` here).
+    encoder: memmap2::Mmap,
     head: Vec<u8>,
 }
 
@@ -149,10 +152,21 @@ fn read(dir: &Path, name: &str) -> Result<Vec<u8>, ModelError> {
     std::fs::read(&path).map_err(|e| ModelError(format!("cannot read model file {}: {e}", path.display())))
 }
 
+fn map(dir: &Path, name: &str) -> Result<memmap2::Mmap, ModelError> {
+    let path = dir.join(name);
+    let failed = |e: std::io::Error| ModelError(format!("cannot read model file {}: {e}", path.display()));
+    let file = std::fs::File::open(&path).map_err(failed)?;
+    // SAFETY: a read-only mapping, dropped once the encoder is decoded. Model
+    // files are not written while a process loads them; one replaced by a
+    // rename leaves this mapping on the old file. (One truncated in place at
+    // that instant would fault the process, as with any mapped model file.)
+    unsafe { memmap2::Mmap::map(&file) }.map_err(failed)
+}
+
 pub(crate) fn read_dir(dir: &Path) -> Result<OwnedAssets, ModelError> {
     Ok(OwnedAssets {
         tokenizer: read(dir, TOKENIZER_FILE)?,
-        encoder: read(dir, ENCODER_FILE)?,
+        encoder: map(dir, ENCODER_FILE)?,
         head: read(dir, HEAD_FILE)?,
     })
 }
