@@ -92,7 +92,6 @@ fn choose_id(request: &Request) -> String {
     }
     let gateway = match request.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(context)) => context.request_id.clone(),
-        Some(RequestContext::ApiGatewayV1(context)) => context.request_id.clone(),
         _ => None,
     };
     gateway
