@@ -912,10 +912,6 @@ mod tests {
             ("2020/05", (2020, 5)),
             ("2017-03", (2017, 3)),
             ("2015", (2015, 1)),
-        ] {
-            assert_eq!(parse_date(s).map(|d| d.0), Some(YearMonth::new(want.0, want.1)), "{s}");
-        }
-        for (s, want) in [
             ("März 2019", (2019, 3)),
             ("janv. 2022", (2022, 1)),
             ("marzo de 2017", (2017, 3)),

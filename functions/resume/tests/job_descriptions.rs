@@ -5,6 +5,8 @@
 //! figures print with `--nocapture`, and the test fails if one falls below the
 //! floor recorded when the corpus was written, so the rules only get better.
 
+mod common;
+
 use ferry_resume::matching::{preferred_ranges, required_years};
 use serde_json::Value;
 
@@ -86,14 +88,7 @@ fn score(set: &str, cases: &[Value]) -> [f64; 5] {
 }
 
 fn corpus() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/job_descriptions/corpus.json");
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn at_least(figures: [f64; 5], floor: [f64; 5]) {
-    for (got, min) in figures.into_iter().zip(floor) {
-        assert!(got + 1e-9 >= min, "a figure fell below its floor: {figures:.2?} against {floor:.2?}");
-    }
+    common::corpus("job_descriptions")
 }
 
 /// Floors: what the rules score now. Before issue 16's change they scored
@@ -104,13 +99,13 @@ fn required_and_nice_to_have_skills_and_years_across_shapes() {
     let corpus = corpus();
     let cases = corpus["cases"].as_array().unwrap();
     assert!(cases.len() >= 40, "the corpus has {} cases", cases.len());
-    at_least(score("cases", cases), FLOOR_CASES);
+    common::at_least(score("cases", cases), FLOOR_CASES);
 }
 
 #[test]
 fn held_out_job_descriptions() {
     let corpus = corpus();
-    at_least(score("held out", corpus["held_out"].as_array().unwrap()), FLOOR_HELD_OUT);
+    common::at_least(score("held out", corpus["held_out"].as_array().unwrap()), FLOOR_HELD_OUT);
 }
 
 const FLOOR_CASES: [f64; 5] = [1.0, 1.0, 1.0, 1.0, 1.0];

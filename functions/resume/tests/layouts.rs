@@ -5,6 +5,8 @@
 //! The figures print with `--nocapture`; the test fails if one falls below
 //! the floor recorded when the rules last changed, so they only get better.
 
+mod common;
+
 use ferry_resume::{YearMonth, history};
 use serde_json::Value;
 
@@ -117,14 +119,7 @@ fn score(set: &str, cases: &[Value]) -> [f64; 6] {
 }
 
 fn corpus() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/resume_layouts/corpus.json");
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn at_least(figures: [f64; 6], floor: [f64; 6]) {
-    for (got, min) in figures.into_iter().zip(floor) {
-        assert!(got + 1e-9 >= min, "a figure fell below its floor: {figures:.2?} against {floor:.2?}");
-    }
+    common::corpus("resume_layouts")
 }
 
 #[test]
@@ -132,13 +127,13 @@ fn positions_years_and_education_across_layouts() {
     let corpus = corpus();
     let cases = corpus["cases"].as_array().unwrap();
     assert!(cases.len() >= 12, "the corpus has {} cases", cases.len());
-    at_least(score("cases", cases), FLOOR_CASES);
+    common::at_least(score("cases", cases), FLOOR_CASES);
 }
 
 #[test]
 fn held_out_layouts() {
     let corpus = corpus();
-    at_least(score("held out", corpus["held_out"].as_array().unwrap()), FLOOR_HELD_OUT);
+    common::at_least(score("held out", corpus["held_out"].as_array().unwrap()), FLOOR_HELD_OUT);
 }
 
 /// Floors, in the order of [`score`]: what the rules score now. Before issue
