@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Cold start of the two Lambda binaries, measured under cargo-lambda's runtime
 emulator against the AWS emulator: process start -> ready (the inference
-function logs "ready: models loaded" just before it asks for its first event),
+function logs "ready: …" just before it asks for its first event),
 and process start -> first response, plus peak RSS (VmHWM) after that event.
 
     cargo build --release -p ferry-api -p ferry-inference
@@ -67,7 +67,7 @@ def one_run(binary: Path, name: str, port: int) -> tuple[float | None, float, fl
         proc = subprocess.Popen([str(binary)], env=env, stdout=log, stderr=subprocess.STDOUT)
         ready_ms = None
         if name == "ferry-inference":
-            while "ready: models loaded" not in Path(log.name).read_text():
+            while "ready: " not in Path(log.name).read_text():
                 if proc.poll() is not None or time.monotonic() - started > 60:
                     raise SystemExit(f"{name} did not get ready:\n{Path(log.name).read_text()}")
                 time.sleep(0.002)

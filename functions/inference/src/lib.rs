@@ -3,6 +3,7 @@
 //! pipeline, webhook delivery and the SQS event glue.
 
 pub mod analyzer;
+pub mod background;
 pub mod config;
 pub mod s3;
 pub mod sqs;

@@ -1,5 +1,6 @@
-//! `ferry-inference`: the worker Lambda function. The model is loaded once per
-//! execution environment, before the first event; each SQS batch goes through
+//! `ferry-inference`: the worker Lambda function. The sentiment model is
+//! loaded once per execution environment, before the first event, and the
+//! resume models on a thread of their own beside it; each SQS batch goes through
 //! `Worker::handle` and only transient failures come back as
 //! `batchItemFailures`.
 
@@ -7,6 +8,7 @@ use ferry_aws::{Adapters, Resources};
 use ferry_core::{Limits, ResumeAnalyzer, SentimentClassifier};
 use ferry_inference::Worker;
 use ferry_inference::analyzer::ResumePipeline;
+use ferry_inference::background::BackgroundPipeline;
 use ferry_inference::config::WorkerConfig;
 use ferry_inference::sqs::invoke;
 use ferry_inference::webhook::WebhookSender;
@@ -22,13 +24,22 @@ async fn main() -> Result<(), Error> {
     let settings = ferry_inference::config::environment();
     let resources = Resources::from_settings(&settings)?;
     let config = WorkerConfig::from_settings(&settings)?;
-    let aws = Adapters::connect(&ferry_aws::config().await, &resources, config.retention);
-    let sentiment = Arc::new(match &config.model_dir {
-        Some(dir) => SentimentModel::load(dir)?,
-        None => SentimentModel::bundled()?,
+    // The SDK's configuration and the model load side by side.
+    let model_dir = config.model_dir.clone();
+    let loading = tokio::task::spawn_blocking(move || {
+        let started = Instant::now();
+        let model = match &model_dir {
+            Some(dir) => SentimentModel::load(dir),
+            None => SentimentModel::bundled(),
+        };
+        model.map(|m| (Arc::new(m), started.elapsed()))
     });
+    let aws = Adapters::connect(&ferry_aws::config().await, &resources, config.retention);
+    let aws_ms = started.elapsed().as_millis() as u64;
+    let (sentiment, model_time) = loading.await??;
+    let (encoder, dir) = (Arc::clone(&sentiment), config.model_dir.clone());
     let resumes: Arc<dyn ResumeAnalyzer> =
-        Arc::new(ResumePipeline::load(Arc::clone(&sentiment), config.model_dir.as_deref())?);
+        Arc::new(BackgroundPipeline::spawn(move || ResumePipeline::load(encoder, dir.as_deref())));
     let model: Arc<dyn SentimentClassifier> = sentiment;
     let limits = Limits { retention: config.retention, ..Limits::default() };
     let mut worker = Worker::new(aws.store, aws.queue, aws.blobs, model, config.max_attempts)
@@ -40,7 +51,12 @@ async fn main() -> Result<(), Error> {
     }
     let worker = Arc::new(worker);
     let grace = config.recovery_grace;
-    tracing::info!(ms = started.elapsed().as_millis() as u64, "ready: models loaded");
+    tracing::info!(
+        ms = started.elapsed().as_millis() as u64,
+        aws_ms,
+        model_ms = model_time.as_millis() as u64,
+        "ready: sentiment model loaded, resume models loading"
+    );
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
         let worker = Arc::clone(&worker);
         async move { invoke(&worker, event.payload, grace).await.map_err(Error::from) }

@@ -7,6 +7,7 @@ use ferry_api::guard::BodyPace;
 use ferry_core::{Authenticator, ResumeAnalyzer, SentimentClassifier};
 use ferry_inference::Upstream;
 use ferry_inference::analyzer::ResumePipeline;
+use ferry_inference::background::BackgroundPipeline;
 use ferry_local::config::{jwt_secret, parse_duration};
 use ferry_local::dlq_cli::DlqCommand;
 use ferry_local::http::ConnectionLimits;
@@ -51,7 +52,7 @@ struct ServeArgs {
     public_url: Option<String>,
     #[command(flatten)]
     data: DataDir,
-    /// Directory with tokenizer.json, encoder.onnx and sentiment_head.onnx.
+    /// Directory with tokenizer.json, encoder.nnef.tar and sentiment_head.onnx.
     #[arg(long, env = "FERRY_MODEL_DIR")]
     model_dir: Option<PathBuf>,
     /// Deliveries of a message before its job fails.
@@ -119,7 +120,7 @@ enum Command {
         /// memory, with a progress bar on a terminal and a summary on stderr.
         #[arg(long, short, conflicts_with = "text")]
         input: Option<PathBuf>,
-        /// Directory with tokenizer.json, encoder.onnx and sentiment_head.onnx
+        /// Directory with tokenizer.json, encoder.nnef.tar and sentiment_head.onnx
         /// (default: the models built into the binary's source tree).
         #[arg(long, env = "FERRY_MODEL_DIR")]
         model_dir: Option<PathBuf>,
@@ -268,7 +269,8 @@ fn load_model(dir: Option<&Path>) -> anyhow::Result<Arc<SentimentModel>> {
 fn load_models(dir: Option<&Path>) -> anyhow::Result<(Arc<dyn SentimentClassifier>, Arc<dyn ResumeAnalyzer>)> {
     let sentiment = load_model(dir)?;
     let skills_dir = dir.map_or_else(ferry_models::default_assets_dir, Path::to_path_buf);
-    let resumes = ResumePipeline::load(Arc::clone(&sentiment), Some(&skills_dir)).context("loading the skill model")?;
+    let encoder = Arc::clone(&sentiment);
+    let resumes = BackgroundPipeline::spawn(move || ResumePipeline::load(encoder, Some(&skills_dir)));
     Ok((sentiment, Arc::new(resumes)))
 }
 
