@@ -1,14 +1,16 @@
-"""onnxruntime single-thread throughput of the committed encoder (reference for the tract numbers).
+"""onnxruntime single-thread throughput of the encoder (.work/encoder.onnx, the ONNX form of the shipped
+encoder.nnef.tar; a reference for the tract numbers).
 
 Fixed synthetic sentences, tokenised with `tokenizers` (truncation 256, pad to longest in batch).
 Each cell runs until >= MIN_S seconds AND >= MIN_ITERS iterations, capped at MAX_S seconds.
 """
 import sys
+from pathlib import Path
 import time
 
 import numpy as np
 
-from common import ASSETS, load_tokenizer, ort_session
+from common import ASSETS, ENCODER_ONNX, load_tokenizer, ort_session
 
 MIN_S, MIN_ITERS, MAX_S = 1.0, 3, 8.0
 SHORT = ["The delivery was quick and the box was intact.", "I am not happy with the battery life of this phone.",
@@ -42,7 +44,7 @@ def run(fn):
             return el / n
 
 
-def main(model=ASSETS / "encoder.onnx"):
+def main(model=ENCODER_ONNX):
     tok = load_tokenizer()
     enc = ort_session(model, threads=1)
     head = ort_session(ASSETS / "sentiment_head.onnx", threads=1) if (ASSETS / "sentiment_head.onnx").exists() else None
@@ -69,4 +71,4 @@ def main(model=ASSETS / "encoder.onnx"):
 
 
 if __name__ == "__main__":
-    main(ASSETS / sys.argv[1]) if len(sys.argv) > 1 else main()
+    main(Path(sys.argv[1])) if len(sys.argv) > 1 else main()

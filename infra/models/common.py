@@ -18,6 +18,9 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 ASSETS = REPO / "functions" / "models" / "assets"
 WORK = HERE / ".work"          # git-ignored scratch: caches, intermediates
+# The folded fp32 encoder as ONNX (fold_encoder.py): what the Python side runs. The repo ships it as NNEF
+# (functions/models/assets/encoder.nnef.tar, the same graph after tract's decluttering), built from this file.
+ENCODER_ONNX = WORK / "encoder.onnx"
 EVAL = HERE / "eval"
 WORK.mkdir(exist_ok=True)
 
@@ -53,7 +56,7 @@ def load_tokenizer(path=None):
 
 def encoder_key(path=None):
     """Embedding-cache key part: encoder file hash, plus the output name when it is not last_hidden_state."""
-    k = sha256(path or ASSETS / "encoder.onnx")
+    k = sha256(path or ENCODER_ONNX)
     return k if ENCODER_OUTPUT == "last_hidden_state" else f"{k}:{ENCODER_OUTPUT}"
 
 
@@ -70,7 +73,7 @@ def ort_session(model_path, threads=None):
 def encoder_session(model_path=None, threads=None, output=None):
     """Encoder session that returns `output` (default ENCODER_OUTPUT): an intermediate tensor is appended to
     graph.output in memory."""
-    path = model_path or ASSETS / "encoder.onnx"
+    path = model_path or ENCODER_ONNX
     output = output or ENCODER_OUTPUT
     if output == "last_hidden_state":
         return ort_session(path, threads)

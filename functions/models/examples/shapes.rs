@@ -1,19 +1,17 @@
 //! `cargo run --release -p ferry-models --example shapes`: milliseconds per
-//! text of the sentiment layer (layer 3) for plans of B texts x L tokens.
+//! text of the sentiment layer (layer 3; `LAYER=last`: layer 6) for plans of
+//! B texts x L tokens.
 use std::time::{Duration, Instant};
 use tract_onnx::prelude::*;
 
 fn main() -> TractResult<()> {
     let path = ferry_models::default_assets_dir().join(ferry_models::ENCODER_FILE);
-    let mut model = tract_onnx::onnx().with_ignore_value_info(true).model_for_path(&path)?;
-    let (b, s) = (model.sym("B"), model.sym("S"));
-    for slot in 0..model.inputs.len() {
-        model.set_input_fact(slot, InferenceFact::dt_shape(i64::datum_type(), tvec![b.to_dim(), s.to_dim()]))?;
-    }
-    let layer = std::env::var("LAYER").unwrap_or_else(|_| "layer_norm_6".into());
-    model.select_outputs_by_name([layer.as_str()])?;
-    let mut typed = model.into_typed()?;
-    typed.declutter()?;
+    let mut typed = tract_nnef::nnef().model_for_path(&path)?;
+    let (b, s) = (typed.symbols.sym("B"), typed.symbols.sym("S"));
+    // The file's outputs: layer 3 (the sentiment layer), then layer 6.
+    let output = if std::env::var("LAYER").is_ok_and(|l| l == "last") { 1 } else { 0 };
+    let outlet = typed.output_outlets()?[output];
+    typed.select_output_outlets(&[outlet])?;
     typed.refresh_output_facts()?;
     let shapes: Vec<(usize, usize)> = std::env::args()
         .skip(1)

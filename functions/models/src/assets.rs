@@ -7,8 +7,9 @@ use sha2::{Digest, Sha256};
 
 /// HF tokenizers file of all-MiniLM-L6-v2 (BERT uncased WordPiece).
 pub const TOKENIZER_FILE: &str = "tokenizer.json";
-/// all-MiniLM-L6-v2 encoder, ONNX, fp32 weights.
-pub const ENCODER_FILE: &str = "encoder.onnx";
+/// all-MiniLM-L6-v2 encoder, fp32 weights, as NNEF (a tar) decluttered by
+/// tract: built from the ONNX export by [`crate::encoder_onnx_to_nnef`].
+pub const ENCODER_FILE: &str = "encoder.nnef.tar";
 /// Sentiment head, ONNX: `features` [N, 388] -> `logits` [N, 3].
 pub const HEAD_FILE: &str = "sentiment_head.onnx";
 
@@ -17,7 +18,7 @@ pub const HEAD_FILE: &str = "sentiment_head.onnx";
 pub struct ModelAssets<'a> {
     /// `tokenizer.json`
     pub tokenizer: &'a [u8],
-    /// The encoder ONNX file.
+    /// The encoder file ([`ENCODER_FILE`]).
     pub encoder: &'a [u8],
     /// `sentiment_head.onnx`
     pub head: &'a [u8],
@@ -117,7 +118,7 @@ impl ModelAssets<'static> {
     /// The files in this crate's `assets/`, compiled into the binary.
     pub const BUNDLED: ModelAssets<'static> = ModelAssets {
         tokenizer: include_bytes!("../assets/tokenizer.json"),
-        encoder: include_bytes!("../assets/encoder.onnx"),
+        encoder: include_bytes!("../assets/encoder.nnef.tar"),
         head: include_bytes!("../assets/sentiment_head.onnx"),
     };
 }

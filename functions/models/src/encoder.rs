@@ -80,14 +80,12 @@ pub(crate) struct Encoder {
 }
 
 impl Encoder {
-    /// From the decoded ONNX file: the file's bytes are no longer needed, so
-    /// a caller holding them can let them go before the weights are copied
-    /// into tract's tensors (90 MB less at the peak).
-    pub(crate) fn from_proto(tokenizer_json: &[u8], onnx: OnnxFile) -> Result<Self, ModelError> {
-        // Parsing the tokenizer (~17 ms) overlaps building the graph (~125 ms).
+    /// From the encoder's graph (see [`read_graph`]) and the tokenizer file.
+    pub(crate) fn new(tokenizer_json: &[u8], graph: EncoderGraph) -> Result<Self, ModelError> {
+        // Parsing the tokenizer (~17 ms) overlaps cutting the stacks.
         let (tokenizer, stacks) = std::thread::scope(|scope| {
             let tokenizer = scope.spawn(|| load_tokenizer(tokenizer_json));
-            let stacks = load_stacks(onnx);
+            let stacks = load_stacks(graph);
             (tokenizer.join().expect("loading the tokenizer does not panic"), stacks)
         });
         let tokenizer = tokenizer?;
@@ -355,45 +353,65 @@ fn load_tokenizer(json: &[u8]) -> Result<Tokenizer, ModelError> {
     Ok(tokenizer)
 }
 
-/// An encoder file decoded from its protobuf, not yet read into tract.
-pub(crate) struct OnnxFile(tract_onnx::pb::ModelProto);
+/// The encoder read into tract's graph, not yet cut into stacks.
+pub(crate) struct EncoderGraph(TypedModel);
 
-/// Decodes the file straight from `bytes` (tract's own reader copies them
-/// into a buffer of its own first).
-pub(crate) fn decode(bytes: &[u8]) -> Result<OnnxFile, ModelError> {
-    use prost::Message;
-    tract_onnx::pb::ModelProto::decode(bytes).map(OnnxFile).map_err(|e| model_error("cannot read the encoder", e))
+/// NNEF with tract's extensions (and the ONNX ones, should an export need them).
+fn nnef() -> tract_nnef::framework::Nnef {
+    tract_nnef::nnef().with_onnx()
 }
 
-/// The graph read once, with both outputs, then cut into one stack per
-/// output. The two share their weights (`Arc`ed constants).
-fn load_stacks(onnx: OnnxFile) -> TractResult<(Stack, Stack)> {
+/// Reads the shipped encoder file: NNEF, the graph as tract holds it after
+/// decluttering (see [`encoder_onnx_to_nnef`]). From ONNX the same graph
+/// took protobuf decoding, ONNX-to-tract translation, typing and
+/// decluttering on every start (~150 ms more on a 2-core EPYC).
+pub(crate) fn read_graph(bytes: &[u8]) -> Result<EncoderGraph, ModelError> {
+    nnef().model_for_read(&mut &*bytes).map(EncoderGraph).map_err(|e| model_error("cannot read the encoder", e))
+}
+
+/// The build step that makes the shipped encoder file: reads an ONNX export
+/// of the encoder (inputs `input_ids`, `attention_mask`, `token_type_ids`),
+/// declares its batch and sequence dimensions as the symbols `B` and `S`,
+/// keeps the two outputs the models read ([`SENTIMENT_OUTPUT`],
+/// [`LAST_OUTPUT`], in that order), declutters it and writes it as NNEF (a
+/// tar with fixed timestamps: the same input gives the same bytes).
+pub fn encoder_onnx_to_nnef(onnx: &[u8], out: impl std::io::Write) -> TractResult<()> {
     // The file's own value_info names its dims `batch`/`sequence`; we declare
     // ours on the inputs and let tract infer everything else.
-    let mut model = tract_onnx::onnx().with_ignore_value_info(true).model_for_proto_model(&onnx.0)?;
-    // The decoded file's 90 MB of weights are tensors now: let the copy go
-    // before typing and decluttering allocate.
-    drop(onnx);
-    let batch = model.sym("B");
-    let seq = model.sym("S");
-    let mut order = Vec::with_capacity(INPUTS.len());
+    let mut model = tract_onnx::onnx().with_ignore_value_info(true).model_for_read(&mut &*onnx)?;
+    let (batch, seq) = (model.sym("B"), model.sym("S"));
     for slot in 0..model.inputs.len() {
         let name = &model.node(model.inputs[slot].node).name;
+        ensure!(INPUTS.contains(&name.as_str()), "unexpected encoder input {name:?}");
+        model.set_input_fact(slot, InferenceFact::dt_shape(i64::datum_type(), tvec![batch.to_dim(), seq.to_dim()]))?;
+    }
+    model.select_outputs_by_name([SENTIMENT_OUTPUT, LAST_OUTPUT])?;
+    let mut typed = model.into_typed()?;
+    typed.declutter()?;
+    nnef().write_to_tar_with_config(&typed, out, false, true)?;
+    Ok(())
+}
+
+/// The graph cut into one stack per output. The two share their weights
+/// (`Arc`ed constants).
+fn load_stacks(graph: EncoderGraph) -> TractResult<(Stack, Stack)> {
+    let mut typed = graph.0;
+    let batch = typed.symbols.sym("B");
+    let seq = typed.symbols.sym("S");
+    let mut order = Vec::with_capacity(INPUTS.len());
+    for input in &typed.inputs {
+        let name = &typed.node(input.node).name;
         let Some(k) = INPUTS.iter().position(|n| n == name) else {
             bail!("unexpected encoder input {name:?}");
         };
         order.push(k);
-        model.set_input_fact(slot, InferenceFact::dt_shape(i64::datum_type(), tvec![batch.to_dim(), seq.to_dim()]))?;
     }
     ensure!(order.len() == INPUTS.len(), "encoder inputs are not {INPUTS:?}");
-    model.select_outputs_by_name([SENTIMENT_OUTPUT, LAST_OUTPUT])?;
-    let mut typed = model.into_typed()?;
+    ensure!(typed.outputs.len() == 2, "the encoder file has {} outputs, not 2", typed.outputs.len());
     // tract 0.23.9's declutter folds the export's always-true causal term
-    // `And([1,1,S,1], mask[B,1,1,S])` into `mask` but leaves the old
+    // `And([1,1,S,1], mask[B,1,1,S])` into `mask` but can leave the old
     // [B,1,S,S] fact on its consumer; the values are right (they broadcast
     // into the attention scores) but debug builds assert facts at run time.
-    // Recomputing the facts once after declutter makes the graph consistent.
-    typed.declutter()?;
     typed.refresh_output_facts()?;
     let shared = Arc::new(SharedWeights::default());
     let cut = |output: usize, capacity: usize, batch_tokens: usize| -> TractResult<Stack> {

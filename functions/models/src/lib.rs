@@ -13,7 +13,7 @@
 //! [`SentimentModel`] ([`SkillModel::load`], [`SkillModel::from_assets`]) and
 //! the 90 MB encoder is loaded once per process.
 //!
-//! Everything heavy (tokenizer parsing, ONNX decoding, tract optimisation)
+//! Everything heavy (tokenizer parsing, reading the encoder, tract optimisation)
 //! happens once in a constructor; both models are `Send + Sync` and meant
 //! to be built once per process and shared (e.g. in an `Arc` or a `OnceLock`).
 //! Inference is synchronous and CPU-bound: run it on a blocking thread. The
@@ -35,7 +35,7 @@ pub use assets::{
     ENCODER_FILE, GAZETTEER_FILE, HEAD_FILE, ModelAssets, SKILL_MLP_FILE, SKILLS_DIR, SkillAssets, TOKENIZER_FILE,
     default_assets_dir,
 };
-pub use encoder::{EMBEDDING_DIM, LAST_OUTPUT, MAX_BATCH, MAX_TOKENS, SENTIMENT_OUTPUT};
+pub use encoder::{EMBEDDING_DIM, LAST_OUTPUT, MAX_BATCH, MAX_TOKENS, SENTIMENT_OUTPUT, encoder_onnx_to_nnef};
 pub use skills::{Candidate, SKILL_MODEL_ID, SKILL_THRESHOLD, SkillMention, SkillModel, skill_set};
 pub use vader::vader_features;
 
@@ -67,10 +67,10 @@ impl SentimentModel {
     /// [`HEAD_FILE`]) from `dir` and optimises them for this machine.
     pub fn load(dir: &Path) -> Result<Self, ModelError> {
         let files = assets::read_dir(dir)?;
-        let (onnx, digests) = Self::decode_and_hash(files.as_assets());
-        // The encoder file's bytes go before its weights become tensors.
+        let (graph, digests) = Self::read_and_hash(files.as_assets());
+        // The mapped encoder file goes before the stacks are cut.
         let (tokenizer, head) = files.into_small_files();
-        Self::build(&tokenizer, onnx?, &head, digests)
+        Self::build(&tokenizer, graph?, &head, digests)
     }
 
     /// Loads the models from the assets shipped in this crate's `assets/`
@@ -83,26 +83,26 @@ impl SentimentModel {
 
     /// Builds the model from in-memory file contents.
     pub fn from_assets(assets: ModelAssets<'_>) -> Result<Self, ModelError> {
-        let (onnx, digests) = Self::decode_and_hash(assets);
-        Self::build(assets.tokenizer, onnx?, assets.head, digests)
+        let (graph, digests) = Self::read_and_hash(assets);
+        Self::build(assets.tokenizer, graph?, assets.head, digests)
     }
 
-    /// Hashing 90 MB takes a core ~50 ms: done beside the decoding.
-    fn decode_and_hash(assets: ModelAssets<'_>) -> (Result<encoder::OnnxFile, ModelError>, assets::Digests) {
+    /// Hashing 90 MB takes a core ~50 ms: done beside the reading.
+    fn read_and_hash(assets: ModelAssets<'_>) -> (Result<encoder::EncoderGraph, ModelError>, assets::Digests) {
         std::thread::scope(|scope| {
             let digests = scope.spawn(|| assets.digests());
-            let onnx = encoder::decode(assets.encoder);
-            (onnx, digests.join().expect("hashing does not panic"))
+            let graph = encoder::read_graph(assets.encoder);
+            (graph, digests.join().expect("hashing does not panic"))
         })
     }
 
     fn build(
         tokenizer: &[u8],
-        onnx: encoder::OnnxFile,
+        graph: encoder::EncoderGraph,
         head: &[u8],
         digests: assets::Digests,
     ) -> Result<Self, ModelError> {
-        let encoder = Arc::new(Encoder::from_proto(tokenizer, onnx)?);
+        let encoder = Arc::new(Encoder::new(tokenizer, graph)?);
         let head = Head::new(head)?;
         Ok(SentimentModel { encoder, head, sha256: digests.all, encoder_sha256: digests.encoder })
     }

