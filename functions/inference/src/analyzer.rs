@@ -10,7 +10,8 @@
 
 use ferry_core::{AnalysisError, ModelError, ResumeAnalyzer};
 use ferry_documents::{Document, Limits};
-use ferry_models::{SentimentModel, SkillMention, SkillModel};
+use ferry_models::skills::filter;
+use ferry_models::{SentimentModel, SkillMention, SkillMode, SkillModel};
 use ferry_resume::matching::{self, MatchInput};
 use ferry_resume::{Contacts, Education, JobMatch, Position, SkillEvidence, YearMonth, contacts, history};
 use serde::Serialize;
@@ -80,7 +81,8 @@ pub struct DocumentInfo {
 #[derive(Debug, Clone, Serialize)]
 pub struct SkillFound {
     pub skill: String,
-    /// The first mention the classifier accepted.
+    /// The first accepted mention (the classifier, then in the default
+    /// filtered mode the context rules of `ferry_models::skills::filter`).
     pub start: usize,
     pub end: usize,
     pub snippet: String,
@@ -135,6 +137,8 @@ pub struct ResumePipeline {
     /// [`MAX_SKILL_MENTIONS`] and [`MAX_DESCRIPTION_MENTIONS`], unless a
     /// test wants fewer.
     mention_caps: (usize, usize),
+    /// [`SkillMode::Filtered`] unless a test wants the package's exact output.
+    skill_mode: SkillMode,
 }
 
 impl ResumePipeline {
@@ -147,6 +151,7 @@ impl ResumePipeline {
             limits: Limits::default(),
             today: None,
             mention_caps: (MAX_SKILL_MENTIONS, MAX_DESCRIPTION_MENTIONS),
+            skill_mode: SkillMode::default(),
         }
     }
 
@@ -175,6 +180,13 @@ impl ResumePipeline {
     /// Classifies at most `cap` skill mentions per document.
     pub fn with_mention_cap(mut self, cap: usize) -> Self {
         self.mention_caps = (cap, cap);
+        self
+    }
+
+    /// Which skill decisions to use: [`SkillMode::Package`] reproduces the
+    /// skill-extractor package exactly (parity tests, comparisons).
+    pub fn with_skill_mode(mut self, mode: SkillMode) -> Self {
+        self.skill_mode = mode;
         self
     }
 
@@ -211,7 +223,7 @@ impl ResumePipeline {
         let today = self.today.unwrap_or_else(this_month);
         let history = history::extract(text, today);
         let candidate = contacts::extract(text);
-        let skills = found_skills(text, &mentions, &history.positions, today);
+        let skills = found_skills(text, &self.accepted(text, &mentions), &history.positions, today);
         times.rules += started.elapsed();
         let started = Instant::now();
         let embedding = self.embed_document(text)?;
@@ -240,7 +252,7 @@ impl ResumePipeline {
         let is_preferred = |m: &SkillMention| preferred_ranges.iter().any(|&(a, b)| a <= m.start && m.end <= b);
         let mut required: Vec<String> = Vec::new();
         let mut preferred: Vec<String> = Vec::new();
-        for m in mentions.iter().filter(|m| m.is_skill()) {
+        for m in self.accepted(text, &mentions) {
             let list = if is_preferred(m) { &mut preferred } else { &mut required };
             if !list.contains(&m.skill) {
                 list.push(m.skill.clone());
@@ -333,6 +345,13 @@ impl ResumePipeline {
         Ok((mentions, unread))
     }
 
+    /// The mentions that count as skills under the pipeline's [`SkillMode`],
+    /// in text order.
+    fn accepted<'m>(&self, text: &str, mentions: &'m [SkillMention]) -> Vec<&'m SkillMention> {
+        let kept = filter::kept(text, mentions, self.skill_mode);
+        mentions.iter().zip(kept).filter_map(|(m, keep)| keep.then_some(m)).collect()
+    }
+
     /// The mean of the embeddings of the document's first pieces,
     /// normalised: MiniLM reads only the first 256 tokens of a text.
     fn embed_document(&self, text: &str) -> Result<Vec<f32>, AnalysisError> {
@@ -388,11 +407,11 @@ impl ResumeAnalyzer for ResumePipeline {
     }
 }
 
-/// One entry per accepted skill: its first mention, its best probability and
-/// the years of the positions that mention it.
-fn found_skills(text: &str, mentions: &[SkillMention], positions: &[Position], today: YearMonth) -> Vec<SkillFound> {
+/// One entry per accepted skill: its first accepted mention, its best
+/// probability and the years of the positions that mention it.
+fn found_skills(text: &str, accepted: &[&SkillMention], positions: &[Position], today: YearMonth) -> Vec<SkillFound> {
     let mut by_skill: BTreeMap<&str, Vec<&SkillMention>> = BTreeMap::new();
-    for m in mentions.iter().filter(|m| m.is_skill()) {
+    for &m in accepted {
         by_skill.entry(m.skill.as_str()).or_default().push(m);
     }
     let mut skills: Vec<SkillFound> = by_skill

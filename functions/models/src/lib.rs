@@ -36,7 +36,7 @@ pub use assets::{
     default_assets_dir,
 };
 pub use encoder::{EMBEDDING_DIM, LAST_OUTPUT, MAX_BATCH, MAX_TOKENS, SENTIMENT_OUTPUT, encoder_onnx_to_nnef};
-pub use skills::{Candidate, SKILL_MODEL_ID, SKILL_THRESHOLD, SkillMention, SkillModel, skill_set};
+pub use skills::{Candidate, SKILL_MODEL_ID, SKILL_THRESHOLD, SkillMention, SkillMode, SkillModel, skill_set};
 pub use vader::vader_features;
 
 use encoder::{Encoder, Layer};

@@ -22,9 +22,13 @@
 //!    least one kept mention. Skills are the lower-case keywords themselves:
 //!    the package has no aliases (`kafka` and `apache kafka` are distinct).
 //!
+//! On top of the package, [`filter`] removes mentions that are ordinary
+//! words in context (issue 16); [`SkillMode::Package`] skips it for parity.
+//!
 //! The MiniLM encoder is not duplicated: a [`SkillModel`] is built from a
 //! [`SentimentModel`] and shares its encoder.
 
+pub mod filter;
 mod gazetteer;
 mod mlp;
 mod pystr;
@@ -38,6 +42,7 @@ use ferry_core::ModelError;
 use crate::SentimentModel;
 use crate::assets::{self, SkillAssets};
 use crate::encoder::{EMBEDDING_DIM, Encoder, Layer};
+pub use filter::SkillMode;
 use gazetteer::{Gazetteer, Hit};
 use mlp::{Mlp, sigmoid};
 use pystr::{Lowered, py_split, word_counts_at};
