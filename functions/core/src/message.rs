@@ -322,25 +322,14 @@ pub fn owner_segment(owner: &str) -> String {
     format!("={}", &hex::encode(digest)[..32])
 }
 
-/// Reads a JSONL document of inputs: one JSON string or `{"text": …}` per
-/// line; blank lines are skipped. Any other line makes the whole document
+/// Reads a JSONL document of inputs: one input per line ([`jsonl_input`]);
+/// blank lines are skipped. Any other line makes the whole document
 /// unusable, with the line number in the reason.
 pub fn parse_jsonl(bytes: &[u8], max_inputs: usize, max_text_bytes: usize) -> Result<Vec<String>, String> {
     let text = std::str::from_utf8(bytes).map_err(|e| format!("document is not UTF-8: {e}"))?;
     let mut texts = Vec::new();
     for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let value: serde_json::Value =
-            serde_json::from_str(line).map_err(|e| format!("line {}: not JSON: {e}", n + 1))?;
-        let input = match value {
-            serde_json::Value::String(s) => s,
-            serde_json::Value::Object(mut o) if o.len() == 1 && o.get("text").is_some_and(|t| t.is_string()) => {
-                match o.remove("text") {
-                    Some(serde_json::Value::String(s)) => s,
-                    _ => unreachable!("checked above"),
-                }
-            }
-            _ => return Err(format!("line {}: expected a JSON string or {{\"text\": \"…\"}}", n + 1)),
-        };
+        let input = jsonl_input(line.as_bytes()).map_err(|e| format!("line {}: {e}", n + 1))?;
         if input.len() > max_text_bytes {
             return Err(format!("line {}: text is {} bytes; at most {max_text_bytes}", n + 1, input.len()));
         }
@@ -353,6 +342,23 @@ pub fn parse_jsonl(bytes: &[u8], max_inputs: usize, max_text_bytes: usize) -> Re
         return Err("document has no inputs".into());
     }
     Ok(texts)
+}
+
+/// What one line of a JSONL document of inputs must be: a JSON string, or an
+/// object with a string `"text"` (other fields, such as a label in a
+/// labelled set, are ignored). The one rule for uploaded documents,
+/// `ferry predict --input` and the console's files.
+pub fn jsonl_input(line: &[u8]) -> Result<String, String> {
+    const EXPECTED: &str = "expected a JSON string or an object with a string \"text\"";
+    match serde_json::from_slice::<serde_json::Value>(line) {
+        Ok(serde_json::Value::String(text)) => Ok(text),
+        Ok(serde_json::Value::Object(mut object)) => match object.remove("text") {
+            Some(serde_json::Value::String(text)) => Ok(text),
+            _ => Err(EXPECTED.into()),
+        },
+        Ok(_) => Err(EXPECTED.into()),
+        Err(e) => Err(format!("not JSON: {e}")),
+    }
 }
 
 /// The job a raw body names, even when the body is otherwise unusable.
@@ -508,6 +514,12 @@ mod tests {
         let doc = b"\"one\"\n\n{\"text\": \"two\"}\n";
         assert_eq!(parse_jsonl(doc, 10, 100).unwrap(), vec!["one", "two"]);
         assert!(parse_jsonl(b"\"a\"\n{\"txt\": 1}", 10, 100).unwrap_err().starts_with("line 2"));
+        let labelled = b"{\"text\": \"good\", \"label\": \"positive\"}\n[\"a\"]\n{\"text\": 3}\n{\"text\"";
+        let lines: Vec<Result<String, String>> = labelled.split(|&b| b == b'\n').map(jsonl_input).collect();
+        assert_eq!(lines[0], Ok("good".to_owned()), "other fields are ignored");
+        assert!(lines[1].as_ref().unwrap_err().starts_with("expected a JSON string"), "{:?}", lines[1]);
+        assert!(lines[2].as_ref().unwrap_err().starts_with("expected a JSON string"), "{:?}", lines[2]);
+        assert!(lines[3].as_ref().unwrap_err().starts_with("not JSON"), "{:?}", lines[3]);
         assert!(parse_jsonl(b"\"a\"\n\"b\"\n\"c\"", 2, 100).unwrap_err().contains("more than 2"));
         assert!(parse_jsonl(b"\"abcdef\"", 2, 3).unwrap_err().contains("at most 3"));
         assert!(parse_jsonl(b"\n\n", 2, 3).is_err());

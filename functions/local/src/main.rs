@@ -453,13 +453,9 @@ impl InputLines {
 }
 
 fn parse_input_line(line: &[u8]) -> Input {
-    match serde_json::from_slice::<serde_json::Value>(line) {
-        Ok(serde_json::Value::String(text)) => Input::Text(text),
-        Ok(value) => match value.get("text").and_then(|t| t.as_str()) {
-            Some(text) => Input::Text(text.to_owned()),
-            None => Input::Unreadable("missing \"text\"".into()),
-        },
-        Err(e) => Input::Unreadable(format!("invalid JSON: {e}")),
+    match ferry_core::message::jsonl_input(line) {
+        Ok(text) => Input::Text(text),
+        Err(e) => Input::Unreadable(e),
     }
 }
 

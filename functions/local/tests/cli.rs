@@ -73,17 +73,17 @@ fn predict_reads_strings_skips_blank_lines_and_names_bad_ones() {
     let input = dir.path().join("in.jsonl");
     let long = format!("\"{}\"", "a".repeat(1024 * 1024 + 10));
     let mut body = format!("\u{feff}\"I hate it\"\n\n{{\"txt\": 1}}\n{long}\n").into_bytes();
-    body.extend_from_slice(b"\xff\n{\"text\": \"I love it\"}");
+    body.extend_from_slice(b"\xff\n{\"text\": \"I love it\", \"label\": \"positive\"}");
     std::fs::write(&input, body).unwrap();
     let out = run(&["predict"], Some(&input));
     let lines: Vec<Value> =
         String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 5, "{lines:?}");
     assert_eq!(lines[0]["sentiment"], "negative", "a BOM and a plain JSON string are read");
-    assert_eq!(lines[1]["error"], "missing \"text\"");
+    assert_eq!(lines[1]["error"], "expected a JSON string or an object with a string \"text\"");
     assert!(lines[2]["error"].as_str().unwrap().starts_with("line longer than"), "{}", lines[2]);
-    assert!(lines[3]["error"].as_str().unwrap().starts_with("invalid JSON"), "{}", lines[3]);
-    assert_eq!(lines[4]["sentiment"], "positive", "a last line without a newline is read");
+    assert!(lines[3]["error"].as_str().unwrap().starts_with("not JSON"), "{}", lines[3]);
+    assert_eq!(lines[4]["sentiment"], "positive", "a last line without a newline, with a label, is read");
 }
 
 #[test]

@@ -260,7 +260,7 @@ fn predict_prints_one_line_per_input_in_order() {
         String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 4);
     assert_eq!(lines[0]["sentiment"], "negative");
-    assert!(lines[1]["error"].as_str().unwrap().contains("invalid JSON"));
+    assert!(lines[1]["error"].as_str().unwrap().contains("not JSON"));
     assert_eq!(lines[2]["sentiment"], "positive");
     assert_eq!(lines[3]["error"], "empty text");
 
