@@ -58,6 +58,13 @@ def main() -> int:
     check("queue: visibility timeout 720", q.get("VisibilityTimeout") == "720", q.get("VisibilityTimeout"))
     check("queue: retention 4 days", q.get("MessageRetentionPeriod") == "345600", q.get("MessageRetentionPeriod"))
     check("dlq: retention 14 days", d.get("MessageRetentionPeriod") == "1209600", d.get("MessageRetentionPeriod"))
+    if env.get("FERRY_INTERACTIVE_QUEUE_URL"):
+        i = sqs.get_queue_attributes(QueueUrl=env["FERRY_INTERACTIVE_QUEUE_URL"], AttributeNames=["All"])["Attributes"]
+        same = ("RedrivePolicy", "VisibilityTimeout", "MessageRetentionPeriod")
+        check("interactive queue: the jobs queue's redrive, visibility and retention",
+              all(i.get(k) == q.get(k) for k in same), {k: i.get(k) for k in same})
+    else:
+        check("interactive queue: FERRY_INTERACTIVE_QUEUE_URL is set", False)
     check("queue + dlq: SQS-managed SSE",
           q.get("SqsManagedSseEnabled") == "true" and d.get("SqsManagedSseEnabled") == "true",
           (q.get("SqsManagedSseEnabled"), d.get("SqsManagedSseEnabled")))
@@ -156,6 +163,7 @@ def main() -> int:
 
     check_schema()
     check_upstream_template()
+    check_secrets()
 
     print(f"{passed} passed, {failures} failed")
     return 1 if failures else 0
@@ -315,13 +323,47 @@ def check_upstream_template() -> None:
 
     variables = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
     expected = {"FERRY_DLQ_URL": {"Ref": "DeadLetterQueue"}, "FERRY_RETENTION_DAYS": {"Ref": "RetentionDays"},
-                "FERRY_WEBHOOK_SECRET": {"Ref": "WebhookSecret"},
+                "FERRY_WEBHOOK_SECRET_ARN": {"Ref": "WebhookSigningSecret"},
                 "FERRY_WEBHOOK_MAX_ATTEMPTS": {"Ref": "WebhookMaxAttempts"}}
     check("template: both functions get FERRY_DLQ_URL, FERRY_RETENTION_DAYS and the webhook settings",
           all(variables.get(k) == v for k, v in expected.items()),
           {k: variables.get(k) for k in expected})
-    check("template: WebhookSecret is NoEcho", template["Parameters"].get("WebhookSecret", {}).get("NoEcho") is True,
-          template["Parameters"].get("WebhookSecret"))
+
+
+def check_secrets() -> None:
+    """No secret is a parameter or a plaintext environment value: the functions
+    get Secrets Manager ARNs, may read only their own secrets, and the
+    emulator's secrets (made from the template) hold generated values."""
+    template = load_template()
+    res = template["Resources"]
+    functions = [r.get("Properties", {}) for r in res.values() if r.get("Type") == "AWS::Serverless::Function"]
+    functions.append(template.get("Globals", {}).get("Function", {}))
+    names = {k for f in functions for k in f.get("Environment", {}).get("Variables", {})}
+    check("secrets: no function gets FERRY_JWT_SECRET or FERRY_WEBHOOK_SECRET as a value",
+          not names & {"FERRY_JWT_SECRET", "FERRY_WEBHOOK_SECRET"}, sorted(names))
+    no_echo = [p for p, v in template.get("Parameters", {}).items() if v.get("NoEcho")]
+    check("secrets: no NoEcho parameter (no secret passes through the template)", not no_echo, no_echo)
+
+    def granted(statements) -> set[str]:
+        found = set()
+        for st in statements:
+            if "secretsmanager:GetSecretValue" in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"]):
+                found |= {ref for ref in json.dumps(st["Resource"]).split('"') if ref.endswith("SigningSecret")}
+        return found
+
+    api = res["ApiFunction"]["Properties"]["Policies"][0]["Statement"]
+    inference = res["InferenceRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    check("secrets: the API may read the JWT and webhook secrets, no other",
+          granted(api) == {"JwtSigningSecret", "WebhookSigningSecret"}, granted(api))
+    check("secrets: the inference function may read the webhook secret only",
+          granted(inference) == {"WebhookSigningSecret"}, granted(inference))
+
+    sm = boto3.client("secretsmanager")
+    for name in ("FERRY_JWT_SECRET_ARN", "FERRY_WEBHOOK_SECRET_ARN"):
+        arn = os.environ.get(name, "")
+        value = sm.get_secret_value(SecretId=arn)["SecretString"] if arn else ""
+        check(f"secrets: {name} names a generated 64-character secret", len(value) == 64 and value.isalnum(),
+              f"{arn!r}: {len(value)} characters")
 
 
 if __name__ == "__main__":

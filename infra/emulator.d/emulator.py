@@ -36,12 +36,15 @@ STACK_NAME = "ferry"
 # There is no stack, so resources get fixed local names, by logical id.
 LOCAL_NAMES = {
     "JobsQueue": "ferry-jobs",
+    "InteractiveQueue": "ferry-interactive",
     "WebhooksQueue": "ferry-webhooks",
     "DeadLetterQueue": "ferry-jobs-dlq",
     "Table": "ferry-table",
     "Bucket": "ferry-bucket",
+    "JwtSigningSecret": "ferry/jwt-signing",
+    "WebhookSigningSecret": "ferry/webhook-signing",
 }
-EMULATED_TYPES = ("AWS::SQS::Queue", "AWS::DynamoDB::Table", "AWS::S3::Bucket")
+EMULATED_TYPES = ("AWS::SQS::Queue", "AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::SecretsManager::Secret")
 
 START_TIMEOUT = 30.0
 
@@ -299,6 +302,45 @@ def take(props: dict, kind: str, logical: str, handled: dict) -> None:
             fn(props[key])
 
 
+def create_secret(r: Resolver, clients, logical: str, raw: dict) -> None:
+    """A Secrets Manager secret, its value generated as GenerateSecretString
+    says (length and character classes); an existing one keeps its value."""
+    import secrets
+    import string
+
+    props = r.resolve(raw)
+    name = LOCAL_NAMES.get(logical) or f"ferry/{logical.lower()}"
+    kwargs: dict = {"Name": name}
+    generated: dict = {}
+
+    def generate(spec: dict) -> None:
+        take(spec, "GenerateSecretString", logical, {
+            "PasswordLength": None, "ExcludePunctuation": None, "ExcludeCharacters": None,
+            "IncludeSpace": None, "RequireEachIncludedType": None,
+        })
+        alphabet = string.ascii_letters + string.digits
+        if not spec.get("ExcludePunctuation"):
+            alphabet += string.punctuation
+        alphabet = "".join(c for c in alphabet if c not in spec.get("ExcludeCharacters", ""))
+        length = int(spec.get("PasswordLength", 32))
+        generated["SecretString"] = "".join(secrets.choice(alphabet) for _ in range(length))
+
+    take(props, "AWS::SecretsManager::Secret", logical, {
+        "Name": None,  # local name instead
+        "Description": lambda v: kwargs.__setitem__("Description", v),
+        "GenerateSecretString": generate,
+        "SecretString": lambda v: generated.__setitem__("SecretString", v),
+        "Tags": lambda v: kwargs.__setitem__("Tags", v),
+    })
+    sm = clients("secretsmanager")
+    try:
+        arn = sm.create_secret(**kwargs, **generated)["ARN"]
+    except sm.exceptions.ResourceExistsException:
+        arn = sm.describe_secret(SecretId=name)["ARN"]
+    r.physical[logical] = {"Ref": arn, "Id": arn}
+    log(f"secret {name}: {arn}")
+
+
 def sqs_bool(v) -> str:
     return str(v).lower() if isinstance(v, bool) else str(v)
 
@@ -548,6 +590,7 @@ def drain_test_events(sqs, r: Resolver, conf: dict) -> None:
 
 CREATORS = {
     "AWS::SQS::Queue": create_queue,
+    "AWS::SecretsManager::Secret": create_secret,
     "AWS::DynamoDB::Table": create_table,
     "AWS::S3::Bucket": create_bucket,
 }
@@ -599,8 +642,9 @@ def create_resources(r: Resolver, clients) -> list[str]:
 def function_environment(r: Resolver, emulated: list[str]) -> dict[str, str]:
     """The variables template.yaml gives the functions that describe the emulated
     resources: those whose value refers to one of them, or to a parameter that
-    one of them uses (FERRY_MAX_ATTEMPTS = the queue's maxReceiveCount). Secrets
-    and logging settings are left to the caller."""
+    one of them uses (FERRY_MAX_ATTEMPTS = the queue's maxReceiveCount), and the
+    secrets' ARNs (their values stay in the emulator's Secrets Manager). Plain
+    NoEcho parameters and logging settings are left to the caller."""
     used_params: set[str] = set()
     for lid in emulated:
         used_params |= dependencies(r.resources[lid].get("Properties", {})) & set(r.params)

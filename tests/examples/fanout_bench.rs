@@ -128,7 +128,8 @@ async fn main() -> anyhow::Result<()> {
     match (std::env::var("FERRY_TABLE"), std::env::var("FERRY_QUEUE_URL"), std::env::var("FERRY_BUCKET")) {
         (Ok(table), Ok(queue_url), Ok(bucket)) if std::env::var_os("AWS_ENDPOINT_URL").is_some() => {
             println!("ferry serve --backend aws (emulator), {workers} worker loop(s):");
-            let resources = ferry_aws::Resources { table, queue_url, bucket, webhook_queue_url: None };
+            let resources =
+                ferry_aws::Resources { table, queue_url, bucket, webhook_queue_url: None, interactive_queue_url: None };
             serve(Backend::Aws(resources), workers, model, &texts).await?;
         }
         _ => println!("(AWS emulator not running: eval \"$(infra/emulator start)\" to include it)"),

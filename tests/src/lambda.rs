@@ -57,11 +57,22 @@ fn cargo_lambda() -> Option<PathBuf> {
 
 impl LambdaFunction {
     /// Starts cargo-lambda's runtime emulator and `binary` against it, with
-    /// the process environment plus `env`.
+    /// the process environment plus `env`. A secret given by value in `env`
+    /// replaces the emulator's secret of that name (its `_ARN`), and a test's
+    /// own jobs queue comes without the emulator's shared interactive queue
+    /// (other tests' work would land there).
     pub fn start(cargo_lambda: &Path, binary: &str, env: &[(&str, &str)]) -> LambdaFunction {
         let (port, emulator, emulator_logs) = start_emulator(cargo_lambda);
         let logs = tempfile::NamedTempFile::new().unwrap();
-        let function = Command::new(binary)
+        let mut command = Command::new(binary);
+        for (name, _) in env {
+            command.env_remove(format!("{name}_ARN"));
+        }
+        let has = |name: &str| env.iter().any(|(n, _)| *n == name);
+        if has("FERRY_QUEUE_URL") && !has("FERRY_INTERACTIVE_QUEUE_URL") {
+            command.env_remove("FERRY_INTERACTIVE_QUEUE_URL");
+        }
+        let function = command
             .envs([
                 ("AWS_LAMBDA_RUNTIME_API", format!("http://127.0.0.1:{port}/.rt").as_str()),
                 ("AWS_LAMBDA_FUNCTION_NAME", FUNCTION),

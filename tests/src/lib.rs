@@ -4,6 +4,7 @@
 //! end-to-end test in `functions/local/tests` runs it through `ferry serve`.
 
 pub mod contract;
+pub mod emf;
 pub mod lambda;
 
 use axum::Router;

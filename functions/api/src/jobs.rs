@@ -10,7 +10,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ferry_core::callback::check_url;
 use ferry_core::message::{chunk_texts, count_chunks, document_message, resume_message, upload_key};
-use ferry_core::{Created, Idempotency, ItemOutcome, ItemResult, Job, JobDescription, JobId, JobStatus, Limits, Task};
+use ferry_core::{
+    Created, Idempotency, ItemOutcome, ItemResult, Job, JobDescription, JobId, JobStatus, Lane, Limits, Task,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -77,6 +79,9 @@ struct Options {
     callback_url: Option<String>,
     deadline: Option<OffsetDateTime>,
     idempotency: Option<Idempotency>,
+    /// The client holds the request open for the answer (`Prefer: wait`, or
+    /// `/v1/sentiment`): small work then takes the interactive lane.
+    waits: bool,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -123,6 +128,7 @@ pub async fn create(
     Json(mut req): Json<CreateJob>,
 ) -> Result<Response, Problem> {
     let task = req.task.parse::<Task>().map_err(|e| Problem::new(ProblemType::UnknownTask, e))?;
+    let wait = preferred_wait(header_str(&headers, "prefer"), state.limits.max_wait);
     let idempotency =
         idempotency_key(&headers)?.map(|key| Idempotency { key, fingerprint: fingerprint(&req, &headers) });
     let options = Options {
@@ -133,6 +139,7 @@ pub async fn create(
         },
         deadline: deadline(&headers, req.deadline.as_deref(), &state.limits)?,
         idempotency,
+        waits: wait.is_some_and(|w| !w.is_zero()),
     };
     let inputs = match task {
         Task::ResumeMatch => resume_inputs(&state, &caller.subject, &req).await?,
@@ -147,7 +154,6 @@ pub async fn create(
         },
     };
     let (job, replayed) = submit(&state, &caller.subject, task, inputs, options).await?;
-    let wait = preferred_wait(header_str(&headers, "prefer"), state.limits.max_wait);
     let id = job.id;
     let mut response = respond_after(&state, job, wait).await.map_err(|p| p.about(id))?;
     if replayed {
@@ -319,7 +325,8 @@ pub async fn sentiment(
     Json(req): Json<SentimentRequest>,
 ) -> Result<Response, Problem> {
     let texts = inputs(Some(req.text), None, &state.limits)?;
-    let (job, _) = submit(&state, &caller.subject, Task::Sentiment, Inputs::Texts(texts), Options::default()).await?;
+    let options = Options { waits: true, ..Options::default() };
+    let (job, _) = submit(&state, &caller.subject, Task::Sentiment, Inputs::Texts(texts), options).await?;
     let wait =
         preferred_wait(header_str(&headers, "prefer"), state.limits.max_wait).unwrap_or(state.limits.sentiment_wait);
     let id = job.id;
@@ -595,7 +602,8 @@ async fn submit(
         Inputs::Resume(key, description) => vec![resume_message(&job, key, description.clone())],
     };
     let queued = messages.len();
-    let created = state.jobs().create(job, messages, options.idempotency.as_ref()).await?;
+    let lane = Lane::for_job(options.waits, &messages);
+    let created = state.jobs().create(job, messages, options.idempotency.as_ref(), lane).await?;
     match created {
         Created::New(job) => {
             tracing::info!(job_id = %job.id, items = total, chunks = queued, "job queued");

@@ -104,5 +104,35 @@ async fn api_events_through_the_real_binary() {
     assert!(queued["spans"][0]["requestId"].is_string(), "{queued}");
     assert!(!logs.contains(&token_of(get_event)), "the token was logged");
 
+    // Metrics as EMF lines, valid by the specification: the cold start, and
+    // the two jobs created, the bulk one and the sentiment call's.
+    let metrics = ferry_tests::emf::documents(&logs);
+    assert_eq!(ferry_tests::emf::with_metric(&metrics, "ColdStarts").len(), 1, "{logs}");
+    let created = ferry_tests::emf::with_metric(&metrics, "JobsCreated");
+    let lanes: Vec<(&str, f64)> =
+        created.iter().map(|m| (m["Lane"].as_str().unwrap(), m["Items"].as_f64().unwrap())).collect();
+    assert_eq!(lanes, [("bulk", 2.0), ("interactive", 1.0)], "{created:?}");
+
     sqs.delete_queue().queue_url(&queue_url).send().await.unwrap();
+}
+
+/// As deployed: the HS256 secret comes from Secrets Manager by ARN, read at
+/// the cold start. The sample events' tokens pass with the events' secret
+/// stored there, and fail with another.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_jwt_secret_is_read_from_secrets_manager_by_arn() {
+    let Some(cargo_lambda) = prerequisites() else { return };
+    let config = ferry_aws::config().await;
+    let secrets = ferry_aws::secrets::client(&config);
+    let get_event = include_str!("../../../events/api-get-job.json");
+    for (value, status) in [(EVENTS_SECRET, 404), ("another-secret-of-more-than-thirty-two-bytes", 401)] {
+        let name = format!("ferry-api-bin/{}", uuid::Uuid::now_v7().simple());
+        let created = secrets.create_secret().name(&name).secret_string(value).send().await.unwrap();
+        let arn = created.arn.unwrap();
+        let api =
+            LambdaFunction::start(&cargo_lambda, env!("CARGO_BIN_EXE_ferry-api"), &[("FERRY_JWT_SECRET_ARN", &arn)]);
+        let got = api.invoke(get_event);
+        assert_eq!(got["statusCode"], status, "secret {value}: {got}");
+        secrets.delete_secret().secret_id(&arn).force_delete_without_recovery(true).send().await.unwrap();
+    }
 }

@@ -9,6 +9,7 @@ mod dynamo;
 mod keys;
 pub mod logging;
 mod s3;
+pub mod secrets;
 mod sqs;
 
 pub use dynamo::{DEFAULT_RETENTION, DynamoStore, INLINE_RESULTS_LIMIT};
@@ -20,13 +21,15 @@ pub use aws_config::SdkConfig;
 
 /// The deployment's AWS resources, as template.yaml names them to both
 /// functions: `FERRY_TABLE`, `FERRY_BUCKET`, `FERRY_QUEUE_URL` and the
-/// optional `FERRY_WEBHOOK_QUEUE_URL`.
+/// optional `FERRY_WEBHOOK_QUEUE_URL` and `FERRY_INTERACTIVE_QUEUE_URL`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resources {
     pub table: String,
     pub bucket: String,
     pub queue_url: String,
     pub webhook_queue_url: Option<String>,
+    /// The interactive lane's queue ([`ferry_core::Lane`]); `None`: the jobs queue.
+    pub interactive_queue_url: Option<String>,
 }
 
 /// Every AWS adapter of one deployment, wired once for both Lambda
@@ -43,7 +46,9 @@ impl Adapters {
     /// Jobs kept for `retention` (DynamoDB and S3 expiry).
     pub fn connect(config: &SdkConfig, resources: &Resources, retention: std::time::Duration) -> Adapters {
         let store = DynamoStore::new(config, &resources.table, &resources.bucket).with_retention(retention);
-        let queue = SqsQueue::new(config, &resources.queue_url).with_webhook_queue(resources.webhook_queue_url.clone());
+        let queue = SqsQueue::new(config, &resources.queue_url)
+            .with_webhook_queue(resources.webhook_queue_url.clone())
+            .with_interactive_queue(resources.interactive_queue_url.clone());
         Adapters {
             store: std::sync::Arc::new(store),
             queue: std::sync::Arc::new(queue),
@@ -60,6 +65,7 @@ impl Resources {
             bucket: settings.required("FERRY_BUCKET")?,
             queue_url: settings.required("FERRY_QUEUE_URL")?,
             webhook_queue_url: settings.var("FERRY_WEBHOOK_QUEUE_URL"),
+            interactive_queue_url: settings.var("FERRY_INTERACTIVE_QUEUE_URL"),
         })
     }
 }

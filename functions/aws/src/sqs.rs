@@ -9,7 +9,7 @@ use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::{
     DeleteMessageBatchRequestEntry, MessageAttributeValue, MessageSystemAttributeName, SendMessageBatchRequestEntry,
 };
-use ferry_core::{DeadLetter, DeadLetterQueue, QueueError, TaskMessage, TaskQueue, WebhookMessage};
+use ferry_core::{DeadLetter, DeadLetterQueue, Lane, QueueError, TaskMessage, TaskQueue, WebhookMessage};
 use std::collections::HashMap;
 use std::sync::RwLock;
 use std::time::Duration;
@@ -37,6 +37,9 @@ pub struct SqsQueue {
     /// Where webhook attempts go (their own queue and event source, so a slow
     /// receiver never holds up inference); `None`: the jobs queue.
     webhook_queue_url: Option<String>,
+    /// Where work a client waits for goes ([`Lane::Interactive`]); `None`:
+    /// the jobs queue.
+    interactive_queue_url: Option<String>,
     region: Option<String>,
     trace_id: RwLock<Option<String>>,
     tries: u32,
@@ -56,6 +59,12 @@ impl SqsQueue {
         self
     }
 
+    /// Sends work a client waits for to `url` instead of the jobs queue.
+    pub fn with_interactive_queue(mut self, url: Option<String>) -> Self {
+        self.interactive_queue_url = url;
+        self
+    }
+
     /// The same client on another queue (a lane's own).
     pub fn for_queue(&self, queue_url: impl Into<String>) -> Self {
         Self::from_client(self.client.clone(), queue_url)
@@ -67,6 +76,7 @@ impl SqsQueue {
             client,
             queue_url: queue_url.into(),
             webhook_queue_url: None,
+            interactive_queue_url: None,
             region,
             trace_id: RwLock::new(None),
             tries: 3,
@@ -113,6 +123,18 @@ impl SqsQueue {
 
     /// Sends `messages` with the given trace id instead of the stored one.
     pub async fn send_traced(&self, messages: &[TaskMessage], trace_id: Option<&str>) -> Result<(), QueueError> {
+        self.send_to(&self.queue_url, messages, trace_id).await
+    }
+
+    /// The queue of `lane`.
+    fn lane_url(&self, lane: Lane) -> &str {
+        match (lane, &self.interactive_queue_url) {
+            (Lane::Interactive, Some(url)) => url,
+            _ => &self.queue_url,
+        }
+    }
+
+    async fn send_to(&self, url: &str, messages: &[TaskMessage], trace_id: Option<&str>) -> Result<(), QueueError> {
         // Build and check every entry before sending any: a message SQS would
         // refuse fails the whole call with nothing sent.
         let mut entries = Vec::with_capacity(messages.len());
@@ -138,21 +160,21 @@ impl SqsQueue {
         let mut batch_bytes = 0;
         for entry in entries {
             if batch.len() == BATCH_ENTRIES || (!batch.is_empty() && batch_bytes + entry.size > MAX_ENTRY_BYTES) {
-                self.send_batch(std::mem::take(&mut batch)).await?;
+                self.send_batch(url, std::mem::take(&mut batch)).await?;
                 batch_bytes = 0;
             }
             batch_bytes += entry.size;
             batch.push(entry);
         }
         if !batch.is_empty() {
-            self.send_batch(batch).await?;
+            self.send_batch(url, batch).await?;
         }
         Ok(())
     }
 
     /// One `SendMessageBatch`; entries SQS reports as failed are sent again,
     /// up to `tries` times in all. Entries that went through stay sent.
-    async fn send_batch(&self, batch: Vec<Entry>) -> Result<(), QueueError> {
+    async fn send_batch(&self, url: &str, batch: Vec<Entry>) -> Result<(), QueueError> {
         let mut pending: Vec<SendMessageBatchRequestEntry> = Vec::with_capacity(batch.len());
         for (i, Entry { body, attributes, .. }) in batch.into_iter().enumerate() {
             let mut entry = SendMessageBatchRequestEntry::builder().id(i.to_string()).message_body(body);
@@ -171,7 +193,7 @@ impl SqsQueue {
             let out = self
                 .client
                 .send_message_batch()
-                .queue_url(&self.queue_url)
+                .queue_url(url)
                 .set_entries(Some(pending.clone()))
                 .send()
                 .await
@@ -316,6 +338,12 @@ impl TaskQueue for SqsQueue {
     async fn send(&self, messages: &[TaskMessage]) -> Result<(), QueueError> {
         let trace_id = self.trace_id.read().unwrap_or_else(|e| e.into_inner()).clone();
         self.send_traced(messages, trace_id.as_deref()).await
+    }
+
+    /// The interactive lane is its own queue when one is set.
+    async fn send_on(&self, lane: Lane, messages: &[TaskMessage]) -> Result<(), QueueError> {
+        let trace_id = self.trace_id.read().unwrap_or_else(|e| e.into_inner()).clone();
+        self.send_to(self.lane_url(lane), messages, trace_id.as_deref()).await
     }
 
     /// One `SendMessage` with `DelaySeconds` (rounded up; SQS allows 0–900).

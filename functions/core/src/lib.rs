@@ -9,6 +9,7 @@ pub mod language;
 pub mod lifecycle;
 pub mod limits;
 pub mod message;
+pub mod metrics;
 pub mod outbox;
 pub mod ports;
 pub mod resume;
@@ -26,7 +27,7 @@ pub use limits::Limits;
 pub use message::{DocumentRef, Item, JobDescription, MessageError, Poison, TaskMessage, Work};
 pub use outbox::{OutboxError, Recovery, Swept};
 pub use ports::{
-    BlobError, BlobStore, ChunkResults, Created, DeadLetter, DeadLetterQueue, Idempotency, JobStore, QueueError,
+    BlobError, BlobStore, ChunkResults, Created, DeadLetter, DeadLetterQueue, Idempotency, JobStore, Lane, QueueError,
     Recorded, Size, StoreError, TaskQueue,
 };
 pub use resume::{AnalysisError, ResumeAnalyzer};

@@ -26,8 +26,9 @@
 
 use crate::job::{ItemResult, Job, JobId, JobStatus, Progress, now};
 use crate::message::{TaskMessage, Work};
+use crate::metrics;
 use crate::outbox::{self, OutboxError};
-use crate::ports::{BlobStore, Created, Idempotency, JobStore, Recorded, StoreError, TaskQueue};
+use crate::ports::{BlobStore, Created, Idempotency, JobStore, Lane, Recorded, StoreError, TaskQueue};
 use crate::webhook::notify_if_final;
 use std::time::Duration;
 
@@ -73,15 +74,22 @@ pub enum JobError {
 impl<'a> Jobs<'a> {
     /// Creates `job` with the messages that start it, through the outbox. A
     /// queue failure after the job exists is not an error: the recovery
-    /// sweep queues its messages later.
+    /// sweep queues its messages later. The messages go on `lane`.
     pub async fn create(
         &self,
         mut job: Job,
         messages: Vec<TaskMessage>,
         idempotency: Option<&Idempotency>,
+        lane: Lane,
     ) -> Result<Created, OutboxError> {
         job.retain_for(self.retention);
-        outbox::create_and_queue(self.store, self.queue, self.blobs, job, messages, idempotency).await
+        let (task, items) = (job.task, job.progress.total);
+        let created =
+            outbox::create_and_queue(self.store, self.queue, self.blobs, job, messages, idempotency, lane).await?;
+        if matches!(created, Created::New(_)) {
+            metrics::job_created(task, lane, items);
+        }
+        Ok(created)
     }
 
     /// The job a message is for, moved to running. A message for a job
@@ -129,6 +137,9 @@ impl<'a> Jobs<'a> {
             other => other?,
         };
         if let Some(job) = &recorded.job {
+            if recorded.counted && job.status.is_terminal() {
+                metrics::job_finished(job);
+            }
             self.notify(job).await?;
         }
         Ok(recorded)

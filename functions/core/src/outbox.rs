@@ -17,7 +17,7 @@
 
 use crate::job::{Dispatch, Job, JobId, WebhookStatus, now};
 use crate::message::TaskMessage;
-use crate::ports::{BlobError, BlobStore, Created, Idempotency, JobStore, QueueError, StoreError, TaskQueue};
+use crate::ports::{BlobError, BlobStore, Created, Idempotency, JobStore, Lane, QueueError, StoreError, TaskQueue};
 use crate::webhook::WebhookMessage;
 use std::time::Duration;
 
@@ -83,7 +83,9 @@ pub fn staged_key(id: JobId) -> String {
 /// Creates `job` with `messages` as its dispatch (inline, or staged in
 /// `blobs` first), queues them and marks them queued. A queue failure after
 /// the job exists is not an error: the job is created and the sweep queues
-/// its messages later, so callers answer as for any accepted job.
+/// its messages later, so callers answer as for any accepted job. The
+/// messages go on `lane`; the sweep queues stranded work on the bulk lane
+/// (whoever waited for it has stopped by then).
 pub async fn create_and_queue(
     store: &dyn JobStore,
     queue: &dyn TaskQueue,
@@ -91,6 +93,7 @@ pub async fn create_and_queue(
     job: Job,
     messages: Vec<TaskMessage>,
     idempotency: Option<&Idempotency>,
+    lane: Lane,
 ) -> Result<Created, OutboxError> {
     let dispatch = match messages.as_slice() {
         [one] if one.to_json().len() <= MAX_INLINE_DISPATCH_BYTES => Dispatch::Message(one.clone()),
@@ -108,7 +111,7 @@ pub async fn create_and_queue(
         other => return Ok(other),
     };
     fail::fail_point!("outbox.after-create", |_| std::process::abort());
-    if let Err(e) = queue.send(&messages).await {
+    if let Err(e) = queue.send_on(lane, &messages).await {
         tracing::warn!(job_id = %job.id, error = %e, "could not queue the job; the recovery sweep will");
         return Ok(Created::New(job));
     }

@@ -2,7 +2,7 @@
 //! SQLite adapters (local) and AWS adapters implement them.
 
 use crate::job::{ItemResult, Job, JobId, JobStatus, WebhookState, WebhookStatus};
-use crate::message::TaskMessage;
+use crate::message::{TaskMessage, Work};
 use crate::webhook::WebhookMessage;
 use async_trait::async_trait;
 use std::time::Duration;
@@ -130,8 +130,8 @@ pub trait JobStore: Send + Sync + 'static {
     async fn cancel_job(&self, owner: &str, id: JobId, reason: &str) -> Result<Option<Job>, StoreError>;
 
     /// The job once it is final (or gone), else as it stands after `wait`.
-    /// By default the store is read at a growing interval (10 ms up to
-    /// 250 ms); a store that sees jobs end (SQLite, beside its worker in
+    /// By default the store is read at a growing interval ([`poll_until_final`]);
+    /// a store that sees jobs end (SQLite, beside its worker in
     /// `ferry serve`) wakes the waiter when it happens instead.
     async fn wait_for_final(&self, owner: &str, id: JobId, wait: Duration) -> Result<Option<Job>, StoreError> {
         poll_until_final(self, owner, id, wait).await
@@ -161,8 +161,8 @@ pub async fn poll_until_final<S: JobStore + ?Sized>(
     id: JobId,
     wait: Duration,
 ) -> Result<Option<Job>, StoreError> {
-    let deadline = tokio::time::Instant::now() + wait;
-    let mut interval = Duration::from_millis(10);
+    let started = tokio::time::Instant::now();
+    let deadline = started + wait;
     loop {
         let job = store.get_job(owner, id).await?;
         let final_or_gone = job.as_ref().is_none_or(|j| j.status.is_terminal());
@@ -170,15 +170,58 @@ pub async fn poll_until_final<S: JobStore + ?Sized>(
         if final_or_gone || now >= deadline {
             return Ok(job);
         }
-        tokio::time::sleep(interval.min(deadline - now)).await;
-        interval = (interval * 3 / 2).min(Duration::from_millis(250));
+        tokio::time::sleep(poll_interval(now - started).min(deadline - now)).await;
+    }
+}
+
+/// The pause before the next read of a job that has been waited on for
+/// `waited`: a quarter of that, from 10 ms up to 1 s. Each read is a billed
+/// request (a DynamoDB read in AWS), so a long wait reads rarely, yet it
+/// learns of the end at most a quarter later than it happened: a 100 ms
+/// sentiment call is read 10 times, a 29 s wait 51 times (a fixed 250 ms
+/// interval read it ~120 times).
+pub fn poll_interval(waited: Duration) -> Duration {
+    (waited / 4).clamp(Duration::from_millis(10), Duration::from_secs(1))
+}
+
+/// Where a job's messages wait for the worker. A client holding its request
+/// open for the answer should not wait behind a batching window or a bulk
+/// job's chunks, so its work has a lane of its own (in AWS its own queue,
+/// whose event source invokes the worker as soon as a message arrives).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lane {
+    /// Work nobody is waiting on: batched for throughput.
+    #[default]
+    Bulk,
+    /// Small work a client is waiting on.
+    Interactive,
+}
+
+impl Lane {
+    /// The lane for a job's first messages: interactive when the client
+    /// waits for the answer and the job is one message of texts or one
+    /// resume; bulk otherwise (several chunks, or a document the worker
+    /// splits), so a large job sent with `Prefer: wait` cannot crowd the lane.
+    pub fn for_job(client_waits: bool, messages: &[TaskMessage]) -> Lane {
+        match messages {
+            [one] if client_waits && !matches!(one.work, Work::Document(_)) => Lane::Interactive,
+            _ => Lane::Bulk,
+        }
     }
 }
 
 #[async_trait]
 pub trait TaskQueue: Send + Sync + 'static {
-    /// Sends every message or fails; a partial failure is reported as failure.
+    /// Sends every message on the bulk lane or fails; a partial failure is
+    /// reported as failure.
     async fn send(&self, messages: &[TaskMessage]) -> Result<(), QueueError>;
+
+    /// [`TaskQueue::send`] on `lane`; a queue without an interactive lane
+    /// sends everything on its one.
+    async fn send_on(&self, lane: Lane, messages: &[TaskMessage]) -> Result<(), QueueError> {
+        let _ = lane;
+        self.send(messages).await
+    }
 
     /// Queues one webhook delivery attempt, visible after `delay` (at most 15 minutes).
     async fn send_webhook(&self, message: &WebhookMessage, delay: Duration) -> Result<(), QueueError>;
@@ -277,4 +320,53 @@ pub trait BlobStore: Send + Sync + 'static {
         max_bytes: u64,
         ttl: Duration,
     ) -> Result<Option<String>, BlobError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reads in a wait of `total`, by the rule of [`poll_interval`].
+    fn reads_within(total: Duration) -> usize {
+        let (mut at, mut reads) = (Duration::ZERO, 1);
+        while at < total {
+            at += poll_interval(at);
+            reads += 1;
+        }
+        reads
+    }
+
+    #[test]
+    fn waits_read_less_often_the_longer_they_last() {
+        assert_eq!(poll_interval(Duration::ZERO), Duration::from_millis(10));
+        assert_eq!(poll_interval(Duration::from_millis(400)), Duration::from_millis(100));
+        assert_eq!(poll_interval(Duration::from_secs(20)), Duration::from_secs(1));
+        assert!(
+            (6..=10).contains(&reads_within(Duration::from_millis(100))),
+            "{}",
+            reads_within(Duration::from_millis(100))
+        );
+        let long = reads_within(Duration::from_secs(29));
+        assert!((40..=55).contains(&long), "{long} reads in 29 s");
+    }
+    use crate::job::{Job, Task};
+    use crate::message::{JobDescription, MAX_ITEMS_PER_MESSAGE, chunk_texts, document_message, resume_message};
+
+    #[test]
+    fn only_small_work_a_client_waits_for_takes_the_interactive_lane() {
+        let job = Job::new("owner", Task::Sentiment, 1, 1);
+        let one = chunk_texts(&job, &["great".to_owned()]);
+        let many = chunk_texts(&job, &vec!["fine".to_owned(); MAX_ITEMS_PER_MESSAGE + 1]);
+        assert_eq!(many.len(), 2);
+        let resume = resume_message(&job, "uploads/r.pdf", JobDescription::Text("Rust".into()));
+        let document = document_message(&job, "uploads/d.jsonl");
+
+        assert_eq!(Lane::for_job(true, &one), Lane::Interactive);
+        assert_eq!(Lane::for_job(true, std::slice::from_ref(&resume)), Lane::Interactive);
+        assert_eq!(Lane::for_job(false, &one), Lane::Bulk);
+        assert_eq!(Lane::for_job(false, &[resume]), Lane::Bulk);
+        assert_eq!(Lane::for_job(true, &many), Lane::Bulk, "several chunks are bulk work");
+        assert_eq!(Lane::for_job(true, &[document]), Lane::Bulk, "a document is split into bulk work");
+        assert_eq!(Lane::for_job(true, &[]), Lane::Bulk);
+    }
 }

@@ -21,11 +21,9 @@ use std::time::Instant;
 async fn main() -> Result<(), Error> {
     ferry_aws::logging::init_json();
     let started = Instant::now();
-    let settings = ferry_inference::config::environment();
-    let resources = Resources::from_settings(&settings)?;
-    let config = WorkerConfig::from_settings(&settings)?;
-    // The SDK's configuration and the model load side by side.
-    let model_dir = config.model_dir.clone();
+    let environment = ferry_inference::config::environment();
+    // The SDK's configuration and the secrets load beside the model.
+    let model_dir = environment.var("FERRY_MODEL_DIR").map(std::path::PathBuf::from);
     let loading = tokio::task::spawn_blocking(move || {
         let started = Instant::now();
         let model = match &model_dir {
@@ -34,7 +32,12 @@ async fn main() -> Result<(), Error> {
         };
         model.map(|m| (Arc::new(m), started.elapsed()))
     });
-    let aws = Adapters::connect(&ferry_aws::config().await, &resources, config.retention);
+    let aws_config = ferry_aws::config().await;
+    let secrets = ferry_aws::secrets::read_configured(&aws_config, &environment).await?;
+    let settings = ferry_aws::secrets::environment_with(secrets);
+    let resources = Resources::from_settings(&settings)?;
+    let config = WorkerConfig::from_settings(&settings)?;
+    let aws = Adapters::connect(&aws_config, &resources, config.retention);
     let aws_ms = started.elapsed().as_millis() as u64;
     let (sentiment, model_time) = loading.await??;
     let (encoder, dir) = (Arc::clone(&sentiment), config.model_dir.clone());
@@ -57,6 +60,7 @@ async fn main() -> Result<(), Error> {
         model_ms = model_time.as_millis() as u64,
         "ready: sentiment model loaded, resume models loading"
     );
+    ferry_core::metrics::cold_start(started.elapsed());
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
         let worker = Arc::clone(&worker);
         async move { invoke(&worker, event.payload, grace).await.map_err(Error::from) }

@@ -101,7 +101,10 @@ pub async fn start_job(jobs: &Jobs<'_>, upstream: &Upstream, upload: &Upload) ->
     let idempotency =
         Idempotency { key: format!("s3:{}:{}", upload.key, upload.version), fingerprint: format!("s3:{}", upload.key) };
     let message = resume_message(&job, &upload.key, JobDescription::Key(sidecar));
-    let created = jobs.create(job, vec![message.clone()], Some(&idempotency)).await.map_err(|e| e.to_string())?;
+    let created = jobs
+        .create(job, vec![message.clone()], Some(&idempotency), ferry_core::Lane::Bulk)
+        .await
+        .map_err(|e| e.to_string())?;
     match created {
         Created::New(job) => Ok(Some(job.id)),
         // A redelivered notification: the first may have died before its

@@ -79,6 +79,14 @@ pub async fn invoke(worker: &Worker, payload: Value, grace: Duration) -> Result<
 }
 
 /// A queue message as the worker sees it.
+/// How long the batch's oldest message waited on its queue: from SQS's
+/// `SentTimestamp` (milliseconds since the epoch) to now.
+fn oldest_wait(records: &[SqsMessage]) -> Option<std::time::Duration> {
+    let sent = records.iter().filter_map(|r| r.attributes.get("SentTimestamp")?.parse::<u64>().ok()).min()?;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok()?.as_millis() as u64;
+    Some(std::time::Duration::from_millis(now.saturating_sub(sent)))
+}
+
 pub fn received(message: &SqsMessage) -> Received {
     let receive_count = message.attributes.get("ApproximateReceiveCount").and_then(|c| c.parse().ok()).unwrap_or(1);
     Received {
@@ -89,6 +97,7 @@ pub fn received(message: &SqsMessage) -> Received {
 }
 
 pub async fn handle_event(worker: &Worker, event: SqsEvent) -> SqsBatchResponse {
+    ferry_core::metrics::batch_received(event.records.len(), oldest_wait(&event.records));
     let batch: Vec<Received> = event.records.iter().map(received).collect();
     let outcomes = worker.handle(&batch).await;
     let mut response = SqsBatchResponse::default();

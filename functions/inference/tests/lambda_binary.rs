@@ -62,6 +62,21 @@ async fn sqs_events_through_the_real_binary() {
         .unwrap_or_else(|| panic!("no 'chunk done' line in:\n{logs}"));
     assert!(line["spans"][0]["requestId"].is_string(), "{line}");
     assert!(line.to_string().contains(&prefix), "{line}");
+
+    // Metrics as EMF lines, valid by the specification: the cold start, each
+    // batch's size and its oldest message's wait, the model's time per text,
+    // and the upstream jobs that finished.
+    let metrics = ferry_tests::emf::documents(&logs);
+    for name in ["ColdStarts", "InitMs", "BatchMessages", "QueueAgeMs", "ModelMsPerText", "JobsFinished"] {
+        assert!(!ferry_tests::emf::with_metric(&metrics, name).is_empty(), "no {name} metric in:\n{logs}");
+    }
+    let batches: Vec<f64> = ferry_tests::emf::with_metric(&metrics, "BatchMessages")
+        .iter()
+        .map(|m| m["BatchMessages"].as_f64().unwrap())
+        .collect();
+    assert_eq!(batches[0], 3.0, "the sample batch has 3 records");
+    let finished = ferry_tests::emf::with_metric(&metrics, "JobsFinished");
+    assert!(finished.iter().any(|m| m["Status"] == "succeeded" && m["Task"] == "sentiment"), "{finished:?}");
 }
 
 #[tokio::test]

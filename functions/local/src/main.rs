@@ -72,6 +72,9 @@ struct ServeArgs {
     /// With `--backend aws`: the webhook attempts' own queue (default: the jobs queue).
     #[arg(long, env = "FERRY_WEBHOOK_QUEUE_URL")]
     webhook_queue_url: Option<String>,
+    /// With `--backend aws`: the queue of work a client waits for (default: the jobs queue).
+    #[arg(long, env = "FERRY_INTERACTIVE_QUEUE_URL")]
+    interactive_queue_url: Option<String>,
     /// Worker loops running the model (default: one per core and one more);
     /// 0 runs the API only (jobs stay queued).
     #[arg(long, env = "FERRY_WORKERS", default_value_t = default_workers())]
@@ -199,6 +202,7 @@ fn main() -> anyhow::Result<()> {
                     queue_url: args.queue_url.unwrap_or_default(),
                     bucket: args.bucket.unwrap_or_default(),
                     webhook_queue_url: args.webhook_queue_url,
+                    interactive_queue_url: args.interactive_queue_url,
                 });
             }
             serve(config, model)
@@ -494,6 +498,9 @@ fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     let default = if std::env::args().nth(1).as_deref() == Some("serve") { "info" } else { "warn" };
     let filter = EnvFilter::try_from_env("FERRY_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    // Metric events are for CloudWatch (the Lambda functions print them as
+    // EMF); here they would only be noise.
+    let filter = filter.add_directive(format!("{}=off", ferry_core::metrics::TARGET).parse().expect("a directive"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if ferry_local::config::environment().var("FERRY_LOG_FORMAT").as_deref() == Some("json") {
         builder.json().init();

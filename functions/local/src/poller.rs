@@ -2,7 +2,8 @@
 //! to the same `Worker::handle` Lambda calls, delete what is done, let the rest
 //! come back after a back-off.
 
-use crate::queue::{Lane, SqliteQueue};
+use crate::queue::{DeadLetter, Lane, SqliteQueue};
+use ferry_core::StoreError;
 use ferry_inference::{Outcome, Received, Worker};
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +12,9 @@ use tracing::{info, warn};
 
 /// Messages per batch of the jobs lane, as SQS's event source would deliver them.
 pub const JOBS_BATCH: u32 = 10;
+/// Messages per batch of the interactive lane: what is there, up to the
+/// template's batch size for its queue.
+pub const INTERACTIVE_BATCH: u32 = 5;
 /// Webhook attempts delivered at once (side by side) by the webhooks lane.
 pub const WEBHOOKS_BATCH: u32 = 16;
 const IDLE_POLL: Duration = Duration::from_millis(500);
@@ -22,9 +26,15 @@ pub struct Poller {
 }
 
 impl Poller {
-    /// A poller of the jobs lane.
+    /// A poller of the jobs lane, which takes interactive work first.
     pub fn jobs(queue: SqliteQueue, worker: Arc<Worker>) -> Poller {
         Poller { queue, worker, lane: Lane::Jobs }
+    }
+
+    /// A poller of the interactive lane only: while every jobs poller is
+    /// busy with a bulk batch, it still answers a waiting client at once.
+    pub fn interactive(queue: SqliteQueue, worker: Arc<Worker>) -> Poller {
+        Poller { queue, worker, lane: Lane::Interactive }
     }
 
     /// The poller of the webhooks lane.
@@ -36,6 +46,29 @@ impl Poller {
         match self.lane {
             Lane::Jobs => JOBS_BATCH,
             Lane::Webhooks => WEBHOOKS_BATCH,
+            Lane::Interactive => INTERACTIVE_BATCH,
+        }
+    }
+
+    /// The next batch: for a jobs poller, interactive work if any is waiting.
+    async fn receive(&self) -> Result<(Vec<Received>, Vec<DeadLetter>), StoreError> {
+        if self.lane == Lane::Jobs {
+            let (batch, dead) = self.queue.receive_from(Lane::Interactive, INTERACTIVE_BATCH).await?;
+            if !batch.is_empty() || !dead.is_empty() {
+                return Ok((batch, dead));
+            }
+        }
+        self.queue.receive_from(self.lane, self.batch()).await
+    }
+
+    /// Resolves when work may have arrived for this poller.
+    async fn sent(&self) {
+        match self.lane {
+            Lane::Jobs => tokio::select! {
+                _ = self.queue.sent(Lane::Jobs) => {}
+                _ = self.queue.sent(Lane::Interactive) => {}
+            },
+            lane => self.queue.sent(lane).await,
         }
     }
 }
@@ -44,7 +77,7 @@ impl Poller {
     /// Runs until `stop` turns true; the batch in hand is always finished first.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         while !*stop.borrow() {
-            let batch = match self.queue.receive_from(self.lane, self.batch()).await {
+            let batch = match self.receive().await {
                 Ok((batch, dead)) => {
                     self.account_for(dead).await;
                     batch
@@ -57,7 +90,7 @@ impl Poller {
             };
             if batch.is_empty() {
                 tokio::select! {
-                    _ = self.queue.sent(self.lane) => {}
+                    _ = self.sent() => {}
                     _ = tokio::time::sleep(IDLE_POLL) => {}
                     _ = stop.changed() => {}
                 }
@@ -95,7 +128,7 @@ impl Poller {
     /// A message the queue set aside: its items are recorded as failed (if
     /// the worker's last attempt could not) so the job can finish; `ferry dlq
     /// redrive` runs it again.
-    async fn account_for(&self, dead: Vec<crate::queue::DeadLetter>) {
+    async fn account_for(&self, dead: Vec<DeadLetter>) {
         for letter in dead {
             warn!(deliveries = letter.receive_count, "message dead-lettered");
             let received =

@@ -22,15 +22,21 @@ pub struct SqliteQueue {
     max_receives: u32,
     /// Wakes a lane's poller as soon as something is sent to it, so an idle
     /// server answers in milliseconds without polling the file hot.
-    sent: Arc<[Notify; 2]>,
+    sent: Arc<[Notify; 3]>,
+    /// `false`: interactive work goes on the jobs lane (for comparisons).
+    interactive: bool,
 }
 
 /// The queue's lanes, each with its own poller: webhook attempts wait on
-/// other people's servers, so they never share a poller with inference.
+/// other people's servers, so they never share a poller with inference;
+/// work a client waits for ([`ferry_core::Lane::Interactive`]) has a lane
+/// the jobs pollers take first and a poller of its own, so it never waits
+/// behind a bulk job's chunks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lane {
     Jobs,
     Webhooks,
+    Interactive,
 }
 
 impl Lane {
@@ -38,6 +44,7 @@ impl Lane {
         match self {
             Lane::Jobs => "jobs",
             Lane::Webhooks => "webhooks",
+            Lane::Interactive => "interactive",
         }
     }
 
@@ -77,7 +84,19 @@ impl SqliteQueue {
 
 impl SqliteQueue {
     pub fn new(db: Db, visibility: Duration, max_receives: u32) -> Self {
-        SqliteQueue { db, visibility, max_receives, sent: Arc::new([Notify::new(), Notify::new()]) }
+        SqliteQueue {
+            db,
+            visibility,
+            max_receives,
+            sent: Arc::new([Notify::new(), Notify::new(), Notify::new()]),
+            interactive: true,
+        }
+    }
+
+    /// Interactive work is queued with bulk work, as before the lane existed.
+    pub fn without_interactive_lane(mut self) -> Self {
+        self.interactive = false;
+        self
     }
 
     /// Resolves when a message has been sent to `lane` since the last call.
@@ -179,7 +198,16 @@ impl SqliteQueue {
 #[async_trait]
 impl TaskQueue for SqliteQueue {
     async fn send(&self, messages: &[TaskMessage]) -> Result<(), QueueError> {
-        self.enqueue(Lane::Jobs, messages.iter().map(|m| (m.to_json(), Duration::ZERO)).collect()).await
+        self.send_on(ferry_core::Lane::Bulk, messages).await
+    }
+
+    async fn send_on(&self, lane: ferry_core::Lane, messages: &[TaskMessage]) -> Result<(), QueueError> {
+        let lane = match lane {
+            ferry_core::Lane::Bulk => Lane::Jobs,
+            ferry_core::Lane::Interactive if self.interactive => Lane::Interactive,
+            ferry_core::Lane::Interactive => Lane::Jobs,
+        };
+        self.enqueue(lane, messages.iter().map(|m| (m.to_json(), Duration::ZERO)).collect()).await
     }
 
     async fn send_webhook(&self, message: &WebhookMessage, delay: Duration) -> Result<(), QueueError> {

@@ -7,7 +7,7 @@ use crate::config::{jwt_secret, webhook_secret};
 use crate::http::ConnectionLimits;
 use crate::poller::Poller;
 #[cfg(feature = "aws")]
-use crate::sqs_poller::SqsPoller;
+use crate::sqs_poller::{self, SqsPoller};
 use crate::store::SqliteStore;
 use anyhow::Context;
 use ferry_api::AppState;
@@ -53,6 +53,10 @@ pub struct ServeConfig {
     pub max_attempts: u32,
     /// Concurrent poll loops; 0 serves the API only and leaves jobs queued.
     pub workers: usize,
+    /// Whether work a client waits for has a lane of its own (the default);
+    /// `false` queues it with bulk work, as before the lane existed, for
+    /// comparisons (`examples/sync_latency`).
+    pub interactive_lane: bool,
     /// Webhook signing and retries; `None`: the default retries, with a
     /// master key generated in the data directory.
     pub webhooks: Option<WebhookConfig>,
@@ -90,6 +94,7 @@ impl ServeConfig {
             visibility: Duration::from_secs(60),
             max_attempts: 3,
             workers: 1,
+            interactive_lane: true,
             webhooks: None,
             api: ApiConfig::default(),
             upstream: Upstream::Only(Default::default()),
@@ -242,7 +247,10 @@ impl Server {
         let (store, queue, keys, blobs, pollers, sweeper): Adapters = match &config.backend {
             Backend::Sqlite => {
                 let local = LocalAdapters::open(&config.data_dir, config.visibility, config.max_attempts, retention)?;
-                let (sqlite, queue, file_blobs) = (local.store, local.queue, local.blobs);
+                let (sqlite, mut queue, file_blobs) = (local.store, local.queue, local.blobs);
+                if !config.interactive_lane {
+                    queue = queue.without_interactive_lane();
+                }
                 let store: Arc<dyn JobStore> = sqlite.clone();
                 let keys: Arc<dyn KeyStore> = local.keys;
                 let blobs: Arc<dyn BlobStore> = Arc::new(file_blobs.clone());
@@ -254,6 +262,9 @@ impl Server {
                 let mut pollers: Vec<Pollers> = (0..config.workers)
                     .map(|_| Pollers::Sqlite(Poller::jobs(queue.clone(), Arc::clone(&worker))))
                     .collect();
+                if config.workers > 0 && config.interactive_lane {
+                    pollers.push(Pollers::Sqlite(Poller::interactive(queue.clone(), Arc::clone(&worker))));
+                }
                 if config.workers > 0 {
                     pollers.push(Pollers::Sqlite(Poller::webhooks(queue.clone(), Arc::clone(&worker))));
                 }
@@ -262,16 +273,27 @@ impl Server {
             }
             #[cfg(feature = "aws")]
             Backend::Aws(resources) => {
-                let aws = ferry_aws::Adapters::connect(&ferry_aws::config().await, resources, retention);
+                let mut resources = resources.clone();
+                if !config.interactive_lane {
+                    resources.interactive_queue_url = None;
+                }
+                let aws = ferry_aws::Adapters::connect(&ferry_aws::config().await, &resources, retention);
                 let (store, queue): (Arc<dyn JobStore>, _) = (aws.store, aws.queue);
                 let (keys, blobs): (Arc<dyn KeyStore>, Arc<dyn BlobStore>) = (aws.keys, aws.blobs);
                 let worker = worker(&store, queue.clone(), &blobs);
-                let mut pollers: Vec<Pollers> = (0..config.workers)
-                    .map(|_| Pollers::Sqs(SqsPoller { queue: Arc::clone(&queue), worker: Arc::clone(&worker) }))
-                    .collect();
+                // Like the template's event sources: each queue its own
+                // pollers and batching, the interactive lane as many as the jobs.
+                let poller = |queue: Arc<ferry_aws::SqsQueue>, batching| {
+                    Pollers::Sqs(SqsPoller { queue, worker: Arc::clone(&worker), batching })
+                };
+                let mut pollers: Vec<Pollers> =
+                    (0..config.workers).map(|_| poller(Arc::clone(&queue), sqs_poller::JOBS)).collect();
+                if let Some(url) = resources.interactive_queue_url.as_ref() {
+                    let interactive = Arc::new(queue.for_queue(url));
+                    pollers.extend((0..config.workers).map(|_| poller(interactive.clone(), sqs_poller::INTERACTIVE)));
+                }
                 if let Some(url) = resources.webhook_queue_url.as_ref().filter(|_| config.workers > 0) {
-                    let webhooks = Arc::new(queue.for_queue(url));
-                    pollers.push(Pollers::Sqs(SqsPoller { queue: webhooks, worker: Arc::clone(&worker) }));
+                    pollers.push(poller(Arc::new(queue.for_queue(url)), sqs_poller::WEBHOOKS));
                 }
                 (store, queue, keys, blobs, pollers, None)
             }

@@ -51,6 +51,11 @@ impl Worker {
             }
         };
         span.in_scope(|| info!(status = next.status.as_str(), error = ?next.last_error, "webhook attempt"));
+        ferry_core::metrics::webhook_attempt(match (&next.status, retry_after) {
+            (WebhookStatus::Delivered, _) => "delivered",
+            (_, Some(_)) => "retrying",
+            _ => "gave-up",
+        });
         // The next attempt is stored (due at its time) before it is queued,
         // so a crash in between leaves it to the recovery sweep.
         match self.store.update_webhook(job.id, Some(WebhookStatus::Pending), Some(&next)).await {

@@ -61,6 +61,7 @@ impl Worker {
             let predictions: Vec<SentimentPrediction> =
                 scores.into_iter().zip(&refs).map(|(s, text)| s.prediction(language::identify(text))).collect();
             debug!(texts = n, ms = started.elapsed().as_secs_f64() * 1e3, "model run");
+            ferry_core::metrics::model_run(n, started.elapsed());
             Ok(predictions)
         })
         .await

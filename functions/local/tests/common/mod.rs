@@ -22,8 +22,16 @@ impl Served {
         Served::start_with_env(data_dir, extra, &[])
     }
 
+    /// With a test's own jobs queue (`FERRY_QUEUE_URL` in `env`) and no
+    /// interactive queue, the emulator's shared interactive queue is left
+    /// out: another test's server must not take this one's work.
     pub fn start_with_env(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Served {
-        let mut child = Command::new(FERRY)
+        let mut command = Command::new(FERRY);
+        let has = |name: &str| env.iter().any(|(n, _)| *n == name);
+        if has("FERRY_QUEUE_URL") && !has("FERRY_INTERACTIVE_QUEUE_URL") {
+            command.env_remove("FERRY_INTERACTIVE_QUEUE_URL");
+        }
+        let mut child = command
             .args(["serve", "--port", "0", "--data-dir"])
             .arg(data_dir)
             .args(extra)
