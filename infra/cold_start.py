@@ -6,7 +6,10 @@ and process start -> first response, plus peak RSS (VmHWM) after that event.
 
     cargo build --release -p ferry-api -p ferry-inference
     eval "$(infra/emulator start)"
-    .venv/bin/python infra/cold_start.py [--runs 5] [--target target/release]
+    .venv/bin/python infra/cold_start.py [--runs 5] [--target target/release] [--runner "qemu-aarch64 -L ..."]
+
+With --runner the binaries start through that command (infra/arm64 runs the
+aarch64 build under qemu-user this way; the RSS is then qemu's).
 
 Standard library only. Prints a Markdown table.
 """
@@ -51,7 +54,7 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def one_run(binary: Path, name: str, port: int) -> tuple[float | None, float, float]:
+def one_run(binary: Path, name: str, port: int, runner: list[str]) -> tuple[float | None, float, float]:
     """(ms to ready or None, ms to first response, peak RSS MB) of one cold start."""
     env = dict(os.environ)
     env.update(
@@ -62,9 +65,11 @@ def one_run(binary: Path, name: str, port: int) -> tuple[float | None, float, fl
         FERRY_JWT_SECRET=EVENTS_SECRET,
         RUST_LOG="info",
     )
+    # The events' secret by value: not the emulator's by ARN (both is refused).
+    env.pop("FERRY_JWT_SECRET_ARN", None)
     with tempfile.NamedTemporaryFile("w+") as log:
         started = time.monotonic()
-        proc = subprocess.Popen([str(binary)], env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([*runner, str(binary)], env=env, stdout=log, stderr=subprocess.STDOUT)
         ready_ms = None
         if name == "ferry-inference":
             while "ready: " not in Path(log.name).read_text():
@@ -91,6 +96,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--target", default=str(ROOT / "target/release"))
+    parser.add_argument("--runner", default="", help="a command to start the binaries through (qemu-aarch64 -L ...)")
     args = parser.parse_args()
     if "AWS_ENDPOINT_URL" not in os.environ:
         raise SystemExit('start the emulator first: eval "$(infra/emulator start)"')
@@ -106,7 +112,7 @@ def main() -> None:
         )
         try:
             wait_for_port(port)
-            runs = [one_run(binary, name, port) for _ in range(args.runs)]
+            runs = [one_run(binary, name, port, args.runner.split()) for _ in range(args.runs)]
         finally:
             watch.kill()
             watch.wait()

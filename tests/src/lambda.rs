@@ -55,6 +55,26 @@ fn cargo_lambda() -> Option<PathBuf> {
     on_path.is_ok_and(|o| o.status.success()).then(|| "cargo-lambda".into())
 }
 
+/// The command that runs `binary`: as built, or (for `infra/arm64`) the
+/// binary of that name in `FERRY_LAMBDA_BINARY_DIR`, started through
+/// `FERRY_LAMBDA_RUNNER` (e.g. `qemu-aarch64 -L /usr/aarch64-linux-gnu`).
+fn runner(binary: &str) -> Command {
+    let binary = match std::env::var_os("FERRY_LAMBDA_BINARY_DIR") {
+        Some(dir) => Path::new(&dir).join(Path::new(binary).file_name().expect("a binary path")),
+        None => binary.into(),
+    };
+    let runner = std::env::var("FERRY_LAMBDA_RUNNER").unwrap_or_default();
+    let mut words = runner.split_whitespace();
+    match words.next() {
+        Some(program) => {
+            let mut command = Command::new(program);
+            command.args(words).arg(binary);
+            command
+        }
+        None => Command::new(binary),
+    }
+}
+
 impl LambdaFunction {
     /// Starts cargo-lambda's runtime emulator and `binary` against it, with
     /// the process environment plus `env`. A secret given by value in `env`
@@ -64,7 +84,7 @@ impl LambdaFunction {
     pub fn start(cargo_lambda: &Path, binary: &str, env: &[(&str, &str)]) -> LambdaFunction {
         let (port, emulator, emulator_logs) = start_emulator(cargo_lambda);
         let logs = tempfile::NamedTempFile::new().unwrap();
-        let mut command = Command::new(binary);
+        let mut command = runner(binary);
         for (name, _) in env {
             command.env_remove(format!("{name}_ARN"));
         }

@@ -107,3 +107,60 @@ async fn upstream_messages_from_owners_not_allowed_create_nothing() {
     assert_eq!(store.get_job("events-user", a1).await.unwrap(), None);
     assert!(worker.logs().contains("is not an allowed upstream source"), "{}", worker.logs());
 }
+
+/// The parity sentences (functions/models/assets/parity.json) through the
+/// binary as one upstream message: the probabilities it stores match
+/// onnxruntime's within 1e-4. With FERRY_PARITY_OUT set they are also
+/// written there, so `infra/arm64` can hold the arm64 build's against the
+/// x86-64 build's.
+#[tokio::test]
+async fn parity_sentences_through_the_real_binary() {
+    let Some(cargo_lambda) = prerequisites() else { return };
+    let parity: Value =
+        serde_json::from_str(include_str!("../../models/assets/parity.json")).expect("parity.json parses");
+    let sentences: Vec<&str> = parity["sentences"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+    let job_id = uuid::Uuid::now_v7().to_string();
+    let items: Vec<Value> = sentences.iter().enumerate().map(|(i, text)| json!({"i": i, "text": text})).collect();
+    let body = json!({"v": 1, "job_id": job_id, "owner": "parity-user", "task": "sentiment", "chunk": 0,
+        "items": items, "total": sentences.len()});
+    let mut event: Value = serde_json::from_str(SQS_BATCH).unwrap();
+    let mut record = event["Records"][0].clone();
+    record["body"] = json!(body.to_string());
+    record["messageId"] = json!(uuid::Uuid::now_v7().to_string());
+    event["Records"] = json!([record]);
+
+    let worker = inference(&cargo_lambda, &[("FERRY_UPSTREAM_OWNERS", "parity-user")]);
+    assert_eq!(worker.invoke(&event.to_string()), json!({"batchItemFailures": []}), "{}", worker.logs());
+    let config = ferry_aws::config().await;
+    let store =
+        DynamoStore::new(&config, std::env::var("FERRY_TABLE").unwrap(), std::env::var("FERRY_BUCKET").unwrap());
+    let chunks = store.get_results(job_id.parse().unwrap(), 0, 1).await.unwrap();
+    // Each sentence's probabilities, by index; the blank one is refused as
+    // the API would ("empty text"), so it has none.
+    let mut got: Vec<(u32, [f64; 3])> = Vec::new();
+    for item in &chunks[0].items {
+        let text = sentences[item.i as usize];
+        match &item.outcome {
+            ferry_core::ItemOutcome::Ok(value) => {
+                let scores = &value["scores"];
+                got.push((item.i, ["negative", "neutral", "positive"].map(|k| scores[k].as_f64().unwrap())));
+                assert_eq!(value["sentiment"], parity["predicted"][item.i as usize], "{text:?}");
+            }
+            failed => assert!(text.trim().is_empty(), "{text:?} failed: {failed:?}"),
+        }
+    }
+    let blank = sentences.iter().filter(|s| s.trim().is_empty()).count();
+    assert_eq!(got.len(), sentences.len() - blank);
+    let mut worst = 0f64;
+    for (i, g) in &got {
+        let want = &parity["probs"][*i as usize];
+        for (k, v) in g.iter().enumerate() {
+            worst = worst.max((v - want[k].as_f64().unwrap()).abs());
+        }
+    }
+    eprintln!("parity through the binary: max abs diff from onnxruntime {worst:.2e}");
+    assert!(worst < 1e-4, "probabilities differ from onnxruntime's by {worst}");
+    if let Some(path) = std::env::var_os("FERRY_PARITY_OUT") {
+        std::fs::write(path, json!({ "probs": got }).to_string()).unwrap();
+    }
+}
