@@ -33,7 +33,7 @@ fn reviews(n: usize) -> Vec<String> {
 }
 
 async fn job(base: &str, token: &str, texts: &[String]) -> anyhow::Result<()> {
-    let client = reqwest::Client::new();
+    let client = reqwest::Client::builder().use_preconfigured_tls(ferry_core::tls::client_config()).build()?;
     let started = Instant::now();
     let body = json!({"task": "sentiment", "inputs": texts}).to_string();
     let created = client

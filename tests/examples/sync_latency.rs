@@ -134,7 +134,7 @@ async fn run_row(
     }
     let server = Server::bind(config, model).await?;
     let client = Client {
-        http: reqwest::Client::new(),
+        http: reqwest::Client::builder().use_preconfigured_tls(ferry_core::tls::client_config()).build()?,
         base: format!("http://{}", server.local_addr()),
         token: Authenticator::hs256(SECRET.as_bytes())?.mint("bench", Duration::from_secs(3600))?,
     };

@@ -17,6 +17,7 @@ pub struct HttpJwks {
 impl HttpJwks {
     pub fn new(url: impl Into<String>, timeout: Duration) -> Result<HttpJwks, reqwest::Error> {
         let client = reqwest::Client::builder()
+            .use_preconfigured_tls(ferry_core::tls::client_config())
             .timeout(timeout)
             .connect_timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())

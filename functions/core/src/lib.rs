@@ -15,6 +15,7 @@ pub mod ports;
 pub mod resume;
 pub mod sentiment;
 pub mod settings;
+pub mod tls;
 pub mod upload;
 pub mod webhook;
 

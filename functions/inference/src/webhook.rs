@@ -57,6 +57,7 @@ impl Resolve for GuardedResolver {
 impl WebhookSender {
     pub fn new(policy: CallbackPolicy) -> Result<WebhookSender, reqwest::Error> {
         let client = reqwest::Client::builder()
+            .use_preconfigured_tls(ferry_core::tls::client_config())
             .dns_resolver(Arc::new(GuardedResolver { policy }))
             // A redirect could lead anywhere: a callback gets exactly its URL.
             .redirect(reqwest::redirect::Policy::none())
