@@ -70,8 +70,12 @@ pub mod jobs {
         assert_eq!(store.cancel_job("mallory", job.id, "test").await.unwrap(), None);
         assert_eq!(store.cancel_job(&owner, JobId::new(), "test").await.unwrap(), None);
         let canceled = store.cancel_job(&owner, job.id, "test").await.unwrap().unwrap();
-        assert_eq!(canceled.status, JobStatus::Canceled);
-        assert_eq!(canceled.metadata, job.metadata);
+        assert!(canceled.now, "this call canceled it");
+        assert_eq!(canceled.job.status, JobStatus::Canceled);
+        assert_eq!(canceled.job.metadata, job.metadata);
+        let again = store.cancel_job(&owner, job.id, "again").await.unwrap().unwrap();
+        assert!(!again.now, "a repeated cancel changes nothing");
+        assert_eq!((again.job.status, again.job.error.as_deref()), (JobStatus::Canceled, Some("test")));
     }
 
     pub async fn idempotency_key_returns_the_same_job(store: Arc<dyn JobStore>) {
@@ -168,18 +172,19 @@ pub mod jobs {
         let job = Job::new(&owner, Task::Sentiment, 5, 1);
         store.create_job(&job, None).await.unwrap();
         assert!(store.complete_chunk(job.id, 0, &results(0..5)).await.unwrap().counted);
-        store.fail_job(job.id, "too late").await.unwrap();
+        assert_eq!(store.fail_job(job.id, "too late").await.unwrap(), None);
         let after = store.get_job(&owner, job.id).await.unwrap().unwrap();
         assert_eq!((after.status, after.error), (JobStatus::Succeeded, None));
-        assert_eq!(store.cancel_job(&owner, job.id, "test").await.unwrap().unwrap().status, JobStatus::Succeeded);
+        let canceled = store.cancel_job(&owner, job.id, "test").await.unwrap().unwrap();
+        assert_eq!((canceled.job.status, canceled.now), (JobStatus::Succeeded, false));
 
         // begin after cancel keeps canceled; a chunk after cancel is not recorded.
         let job = Job::new(&owner, Task::Sentiment, 5, 1);
         store.create_job(&job, None).await.unwrap();
-        assert_eq!(store.cancel_job(&owner, job.id, "test").await.unwrap().unwrap().status, JobStatus::Canceled);
+        assert_eq!(store.cancel_job(&owner, job.id, "test").await.unwrap().unwrap().job.status, JobStatus::Canceled);
         assert_eq!(begin(store, &message(&job, 0, 0..5), true).await.unwrap().status, JobStatus::Canceled);
         assert!(!store.complete_chunk(job.id, 0, &results(0..5)).await.unwrap().counted);
-        store.fail_job(job.id, "late").await.unwrap();
+        assert_eq!(store.fail_job(job.id, "late").await.unwrap(), None);
         let after = store.get_job(&owner, job.id).await.unwrap().unwrap();
         assert_eq!((after.status, after.progress.done, after.error.as_deref()), (JobStatus::Canceled, 0, Some("test")));
         assert!(store.get_results(job.id, 0, 10).await.unwrap().is_empty());
@@ -188,14 +193,17 @@ pub mod jobs {
         let job = Job::new(&owner, Task::Sentiment, 5, 1);
         store.create_job(&job, None).await.unwrap();
         begin(store, &message(&job, 0, 0..5), true).await.unwrap();
-        store.fail_job(job.id, "model crashed").await.unwrap();
-        let failed = store.cancel_job(&owner, job.id, "test").await.unwrap().unwrap();
+        let failed = store.fail_job(job.id, "model crashed").await.unwrap().expect("this call failed it");
         assert_eq!((failed.status, failed.error.as_deref()), (JobStatus::Failed, Some("model crashed")));
+        assert_eq!(store.fail_job(job.id, "again").await.unwrap(), None, "failed once only");
+        let canceled = store.cancel_job(&owner, job.id, "test").await.unwrap().unwrap();
+        assert!(!canceled.now);
+        assert_eq!((canceled.job.status, canceled.job.error.as_deref()), (JobStatus::Failed, Some("model crashed")));
         assert!(!store.complete_chunk(job.id, 0, &results(0..5)).await.unwrap().counted);
 
         // Unknown jobs: failing or completing them creates nothing.
         let ghost = JobId::new();
-        store.fail_job(ghost, "nope").await.unwrap();
+        assert_eq!(store.fail_job(ghost, "nope").await.unwrap(), None);
         assert!(!store.complete_chunk(ghost, 0, &results(0..1)).await.unwrap().counted);
     }
 

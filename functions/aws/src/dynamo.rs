@@ -34,8 +34,8 @@ use aws_sdk_dynamodb::types::{
 };
 use ferry_core::ports::IDEMPOTENCY_TTL;
 use ferry_core::{
-    ChunkResults, Created, Idempotency, ItemResult, Job, JobId, JobStatus, JobStore, Progress, Recorded, StoreError,
-    Task, WebhookState, WebhookStatus,
+    Canceled, ChunkResults, Created, Idempotency, ItemResult, Job, JobId, JobStatus, JobStore, Progress, Recorded,
+    StoreError, Task, WebhookState, WebhookStatus,
 };
 use std::collections::HashMap;
 use std::time::Duration;
@@ -554,8 +554,8 @@ impl JobStore for DynamoStore {
         conditional(request.send().await.map(drop), "UpdateItem")
     }
 
-    async fn fail_job(&self, id: JobId, reason: &str) -> Result<(), StoreError> {
-        self.set_status(id, JobStatus::Failed, Some(reason)).await.map(drop)
+    async fn fail_job(&self, id: JobId, reason: &str) -> Result<Option<Job>, StoreError> {
+        self.set_status(id, JobStatus::Failed, Some(reason)).await
     }
 
     async fn list_jobs(
@@ -608,7 +608,7 @@ impl JobStore for DynamoStore {
         Ok(jobs)
     }
 
-    async fn cancel_job(&self, owner: &str, id: JobId, reason: &str) -> Result<Option<Job>, StoreError> {
+    async fn cancel_job(&self, owner: &str, id: JobId, reason: &str) -> Result<Option<Canceled>, StoreError> {
         let result = self
             .client
             .update_item()
@@ -630,10 +630,13 @@ impl JobStore for DynamoStore {
             .send()
             .await;
         match result {
-            Ok(out) => out.attributes.as_ref().map(job_from_item).transpose(),
+            Ok(out) => {
+                let job = out.attributes.as_ref().map(job_from_item).transpose()?;
+                Ok(job.map(|job| Canceled { job, now: true }))
+            }
             // Final already, someone else's, or missing.
             Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {
-                self.get_job(owner, id).await
+                Ok(self.get_job(owner, id).await?.map(|job| Canceled { job, now: false }))
             }
             Err(e) => Err(unavailable("UpdateItem", e)),
         }

@@ -28,8 +28,8 @@ pub use limits::Limits;
 pub use message::{DocumentRef, Item, JobDescription, MessageError, Poison, TaskMessage, Work};
 pub use outbox::{OutboxError, Recovery, Swept};
 pub use ports::{
-    BlobError, BlobStore, ChunkResults, Created, DeadLetter, DeadLetterQueue, Idempotency, JobStore, Lane, QueueError,
-    Recorded, Size, StoreError, TaskQueue,
+    BlobError, BlobStore, Canceled, ChunkResults, Created, DeadLetter, DeadLetterQueue, Idempotency, JobStore, Lane,
+    QueueError, Recorded, Size, StoreError, TaskQueue,
 };
 pub use resume::{AnalysisError, ResumeAnalyzer};
 pub use sentiment::{

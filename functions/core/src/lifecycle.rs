@@ -28,7 +28,7 @@ use crate::job::{ItemResult, Job, JobId, JobStatus, Progress, now};
 use crate::message::{TaskMessage, Work};
 use crate::metrics;
 use crate::outbox::{self, OutboxError};
-use crate::ports::{BlobStore, Created, Idempotency, JobStore, Lane, Recorded, StoreError, TaskQueue};
+use crate::ports::{BlobStore, Canceled, Created, Idempotency, JobStore, Lane, Recorded, StoreError, TaskQueue};
 use crate::webhook::notify_if_final;
 use std::time::Duration;
 
@@ -115,7 +115,8 @@ impl<'a> Jobs<'a> {
         }
         if job.is_overdue(now()) {
             if let Some(canceled) = self.store.cancel_job(&job.owner, job.id, DEADLINE_PASSED).await? {
-                self.notify(&canceled).await?;
+                count_if_ended_now(&canceled);
+                self.notify(&canceled.job).await?;
             }
             tracing::info!("job canceled: {DEADLINE_PASSED}");
             return Ok(Admission::Drop);
@@ -151,7 +152,7 @@ impl<'a> Jobs<'a> {
     /// the message (and dead-letters it), so a redrive can run it again.
     pub async fn give_up(&self, message: &TaskMessage, reason: &str) -> Result<(), JobError> {
         let Work::Texts(items) = &message.work else {
-            return Ok(self.store.fail_job(message.job_id, reason).await?);
+            return Ok(self.fail(message.job_id, reason).await?);
         };
         let results: Vec<ItemResult> = items.iter().map(|i| ItemResult::failed(i.i, reason)).collect();
         self.record(message.job_id, message.chunk, &results).await.map(drop)
@@ -160,7 +161,10 @@ impl<'a> Jobs<'a> {
     /// Fails a job that has not ended, with the reason its owner sees.
     pub async fn fail(&self, id: JobId, reason: &str) -> Result<(), StoreError> {
         tracing::warn!(job_id = %id, %reason, "failing the job");
-        self.store.fail_job(id, reason).await
+        if let Some(failed) = self.store.fail_job(id, reason).await? {
+            metrics::job_finished(&failed);
+        }
+        Ok(())
     }
 
     /// Cancels the owner's job if it has not ended and queues its callback.
@@ -168,13 +172,14 @@ impl<'a> Jobs<'a> {
     /// a failure to queue it is logged, and the claim it stored leaves it to
     /// the recovery sweep.
     pub async fn cancel(&self, owner: &str, id: JobId, reason: &str) -> Result<Option<Job>, StoreError> {
-        let job = self.store.cancel_job(owner, id, reason).await?;
-        if let Some(job) = &job
-            && let Err(e) = self.notify(job).await
-        {
-            tracing::warn!(job_id = %job.id, error = %e, "could not queue the webhook");
+        let Some(canceled) = self.store.cancel_job(owner, id, reason).await? else {
+            return Ok(None);
+        };
+        count_if_ended_now(&canceled);
+        if let Err(e) = self.notify(&canceled.job).await {
+            tracing::warn!(job_id = %id, error = %e, "could not queue the webhook");
         }
-        Ok(job)
+        Ok(Some(canceled.job))
     }
 
     /// A job past its deadline is canceled when anyone looks at it, so a
@@ -206,6 +211,13 @@ impl<'a> Jobs<'a> {
             tracing::info!(job_id = %job.id, "webhook queued");
         }
         Ok(())
+    }
+}
+
+/// A job counts as finished once, when the call that ended it returns.
+fn count_if_ended_now(canceled: &Canceled) {
+    if canceled.now {
+        metrics::job_finished(&canceled.job);
     }
 }
 

@@ -17,6 +17,7 @@
 
 use crate::job::{Dispatch, Job, JobId, WebhookStatus, now};
 use crate::message::TaskMessage;
+use crate::metrics;
 use crate::ports::{BlobError, BlobStore, Created, Idempotency, JobStore, Lane, QueueError, StoreError, TaskQueue};
 use crate::webhook::WebhookMessage;
 use std::time::Duration;
@@ -145,7 +146,9 @@ pub async fn sweep(
                 // One job's unreadable staging must not stop the others.
                 Err(OutboxError::Corrupt(id, reason)) => {
                     tracing::error!(job_id = %id, %reason, "recovery: failing a job whose staged work is unreadable");
-                    store.fail_job(id, "its queued work was lost").await?;
+                    if let Some(failed) = store.fail_job(id, "its queued work was lost").await? {
+                        metrics::job_finished(&failed);
+                    }
                     store.reschedule_recovery(id, job.recovery_due, None).await?;
                 }
                 Err(e) => return Err(e),

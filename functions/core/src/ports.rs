@@ -58,6 +58,16 @@ pub struct Recorded {
     pub job: Option<Job>,
 }
 
+/// What canceling a job found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Canceled {
+    /// The job as it stands after the call.
+    pub job: Job,
+    /// Whether this call canceled it (false: it had ended before, so a
+    /// repeated cancel is not counted twice).
+    pub now: bool,
+}
+
 /// One chunk's stored results.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChunkResults {
@@ -113,7 +123,9 @@ pub trait JobStore: Send + Sync + 'static {
     ) -> Result<bool, StoreError>;
 
     /// Fails a job that is not already final, with a reason the client sees.
-    async fn fail_job(&self, id: JobId, reason: &str) -> Result<(), StoreError>;
+    /// Returns the job this call failed; `None` when it had ended already or
+    /// does not exist.
+    async fn fail_job(&self, id: JobId, reason: &str) -> Result<Option<Job>, StoreError>;
 
     /// Jobs of one owner, newest first, optionally of one status; `before` is
     /// the last id of the previous page.
@@ -126,8 +138,9 @@ pub trait JobStore: Send + Sync + 'static {
     ) -> Result<Vec<Job>, StoreError>;
 
     /// Cancels a job that is not final yet, with the reason clients see.
-    /// Returns the job as it stands; `None` when the owner has no such job.
-    async fn cancel_job(&self, owner: &str, id: JobId, reason: &str) -> Result<Option<Job>, StoreError>;
+    /// Returns the job as it stands and whether this call canceled it;
+    /// `None` when the owner has no such job.
+    async fn cancel_job(&self, owner: &str, id: JobId, reason: &str) -> Result<Option<Canceled>, StoreError>;
 
     /// The job once it is final (or gone), else as it stands after `wait`.
     /// By default the store is read at a growing interval ([`poll_until_final`]);

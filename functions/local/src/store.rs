@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use ferry_core::job::DEFAULT_RETENTION;
 use ferry_core::ports::IDEMPOTENCY_TTL;
 use ferry_core::{
-    ChunkResults, Created, Idempotency, ItemResult, Job, JobId, JobStatus, JobStore, Progress, Recorded, StoreError,
-    Task, WebhookState, WebhookStatus,
+    Canceled, ChunkResults, Created, Idempotency, ItemResult, Job, JobId, JobStatus, JobStore, Progress, Recorded,
+    StoreError, Task, WebhookState, WebhookStatus,
 };
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 use std::collections::HashMap;
@@ -454,21 +454,24 @@ impl JobStore for SqliteStore {
             .await
     }
 
-    async fn fail_job(&self, id: JobId, reason: &str) -> Result<(), StoreError> {
+    async fn fail_job(&self, id: JobId, reason: &str) -> Result<Option<Job>, StoreError> {
         let job = id;
         let (id, reason) = (id.to_string(), reason.to_owned());
         let failed = self
             .db
             .call(move |conn| {
-                conn.run(
+                let tx = conn.transaction()?;
+                let changed = tx.run(
                     &format!(
                         "UPDATE jobs SET status = 'failed', error = ?2, updated_at = ?3 WHERE id = ?1 AND {NOT_FINAL}"
                     ),
                     params![id, reason, rfc3339(ferry_core::job::now())],
-                )
+                )?;
+                let failed = if changed == 1 { load(&tx, &id)? } else { None };
+                tx.commit()?;
+                Ok(failed)
             })
-            .await
-            .map(drop);
+            .await;
         self.waiting.ended(job);
         failed
     }
@@ -496,12 +499,12 @@ impl JobStore for SqliteStore {
             .await
     }
 
-    async fn cancel_job(&self, owner: &str, id: JobId, reason: &str) -> Result<Option<Job>, StoreError> {
+    async fn cancel_job(&self, owner: &str, id: JobId, reason: &str) -> Result<Option<Canceled>, StoreError> {
         let (owner, id, reason) = (owner.to_owned(), id.to_string(), reason.to_owned());
         self.db
             .call(move |conn| {
                 let tx = conn.transaction()?;
-                tx.run(
+                let changed = tx.run(
                     &format!(
                         "UPDATE jobs SET status = 'canceled', error = ?3, updated_at = ?4
                          WHERE id = ?1 AND owner = ?2 AND {NOT_FINAL} AND {LIVE}"
@@ -510,12 +513,12 @@ impl JobStore for SqliteStore {
                 )?;
                 let job = load(&tx, &id)?.filter(|j| j.owner == owner);
                 tx.commit()?;
-                Ok(job)
+                Ok(job.map(|job| Canceled { job, now: changed == 1 }))
             })
             .await
-            .inspect(|job| {
-                if let Some(job) = job {
-                    self.waiting.ended(job.id);
+            .inspect(|canceled| {
+                if let Some(canceled) = canceled {
+                    self.waiting.ended(canceled.job.id);
                 }
             })
     }
