@@ -16,8 +16,13 @@ pub enum ExtractError {
     /// Detected by content: what the bytes look like instead (`"a PNG image"`).
     #[error("not a PDF, DOCX or text file (looks like {0})")]
     Unsupported(&'static str),
-    #[error("the PDF is encrypted")]
+    /// It opens only with a user password (one that only restricts printing
+    /// or copying is opened, as viewers do).
+    #[error("the PDF is password-protected: upload a copy saved without a password")]
     Encrypted,
+    /// Its encryption dictionary names a method Ferry cannot open.
+    #[error("the PDF is encrypted with a method that cannot be opened ({0})")]
+    UnknownEncryption(&'static str),
     #[error("the PDF has no text layer (a scanned image?); OCR is not supported")]
     NoTextLayer,
     /// Glyphs were drawn but their fonts carry no Unicode mapping.

@@ -42,7 +42,6 @@ fn known_binary(bytes: &[u8]) -> Option<&'static str> {
         (b"GIF89a", "a GIF image"),
         (b"II*\x00", "a TIFF image"),
         (b"MM\x00*", "a TIFF image"),
-        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "a legacy Word .doc or a password-protected Office file"),
         (b"{\\rtf", "an RTF document"),
         (b"%!PS", "a PostScript file"),
         (b"\x1f\x8b", "a gzip archive"),
@@ -53,7 +52,28 @@ fn known_binary(bytes: &[u8]) -> Option<&'static str> {
     if let Some((_, what)) = MAGIC.iter().find(|(magic, _)| bytes.starts_with(magic)) {
         return Some(what);
     }
-    riff_or_media(bytes)
+    compound_file(bytes).or_else(|| riff_or_media(bytes))
+}
+
+/// Microsoft's Compound File: a Word 97–2003 `.doc`, or any Office file saved
+/// with a password (Office wraps the encrypted DOCX in one). Told apart by the
+/// stream names in its directory, which are UTF-16LE.
+fn compound_file(bytes: &[u8]) -> Option<&'static str> {
+    const MAGIC: &[u8] = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1";
+    if !bytes.starts_with(MAGIC) {
+        return None;
+    }
+    let has_stream = |name: &str| {
+        let utf16: Vec<u8> = name.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        bytes.windows(utf16.len()).any(|w| w == utf16)
+    };
+    Some(if has_stream("EncryptedPackage") {
+        "a password-protected Office file"
+    } else if has_stream("WordDocument") {
+        "a Word 97-2003 .doc file"
+    } else {
+        "an Office 97-2003 file"
+    })
 }
 
 /// Containers whose magic is not at offset 0.
@@ -85,5 +105,28 @@ mod tests {
         assert_eq!(detect(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"), Err(ExtractError::Unsupported("a PNG image")));
         assert_eq!(detect(b"\0\x01\x02\x03\x04binary\0\0\0"), Err(ExtractError::Unsupported("binary data")));
         assert_eq!(detect(b"\0\0\0\x18ftypheic\0\0"), Err(ExtractError::Unsupported("a HEIC image")));
+    }
+
+    fn compound_file_with(stream: &str) -> Vec<u8> {
+        let mut bytes = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1".to_vec();
+        bytes.resize(1024, 0);
+        bytes.extend(stream.encode_utf16().flat_map(u16::to_le_bytes));
+        bytes.resize(2048, 0);
+        bytes
+    }
+
+    #[test]
+    fn compound_files_say_whether_a_password_or_the_old_format_is_the_cause() {
+        let said = |stream| match detect(&compound_file_with(stream)) {
+            Err(ExtractError::Unsupported(what)) => what,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(said("EncryptedPackage"), "a password-protected Office file");
+        assert_eq!(said("WordDocument"), "a Word 97-2003 .doc file");
+        assert_eq!(said("Workbook"), "an Office 97-2003 file");
+        // The name in ASCII is not a stream name.
+        let mut ascii = compound_file_with("");
+        ascii.extend_from_slice(b"EncryptedPackage");
+        assert!(!matches!(detect(&ascii), Err(ExtractError::Unsupported(w)) if w.contains("password")));
     }
 }

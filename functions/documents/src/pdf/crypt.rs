@@ -18,7 +18,8 @@ const STAND_IN_ID: ObjRef = (1, 0);
 
 impl Crypt {
     /// Opens the encryption with the empty user password, or fails with
-    /// [`ExtractError::Encrypted`].
+    /// [`ExtractError::Encrypted`] (a password is needed) or
+    /// [`ExtractError::UnknownEncryption`].
     pub(crate) fn open(
         encrypt: &Dict,
         encrypt_ref: Option<ObjRef>,
@@ -31,13 +32,15 @@ impl Crypt {
         if let Some(file_id) = file_id {
             document.trailer.set("ID", lopdf_object(file_id, 0));
         }
-        let algorithm = PasswordAlgorithm::try_from(&document).map_err(|_| ExtractError::Encrypted)?;
+        let algorithm = PasswordAlgorithm::try_from(&document)
+            .map_err(|_| ExtractError::UnknownEncryption("not the standard security handler"))?;
         let opens = algorithm.authenticate_user_password(&document, "").is_ok()
             || algorithm.authenticate_owner_password(&document, "").is_ok();
         if !opens {
             return Err(ExtractError::Encrypted);
         }
-        let state = lopdf::EncryptionState::decode(&document, "").map_err(|_| ExtractError::Encrypted)?;
+        let state = lopdf::EncryptionState::decode(&document, "")
+            .map_err(|_| ExtractError::UnknownEncryption("its crypt filters cannot be read"))?;
         Ok(Crypt { state })
     }
 
