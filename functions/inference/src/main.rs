@@ -17,6 +17,10 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use std::sync::Arc;
 use std::time::Instant;
 
+/// Large blocks (model weights) on huge pages: a faster start (see the type).
+#[global_allocator]
+static ALLOC: ferry_models::HugePageAlloc = ferry_models::HugePageAlloc;
+
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     ferry_aws::logging::init_json();

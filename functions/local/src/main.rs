@@ -160,6 +160,10 @@ enum Command {
     },
 }
 
+/// Large blocks (model weights) on huge pages: a faster start (see the type).
+#[global_allocator]
+static ALLOC: ferry_models::HugePageAlloc = ferry_models::HugePageAlloc;
+
 fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     // Crash points named in FAILPOINTS, for the fault tests; inert in

@@ -20,6 +20,7 @@
 //! sub-batches of one call run on rayon's pool, so a large call uses every
 //! core.
 
+mod alloc;
 mod assets;
 mod encoder;
 mod head;
@@ -31,6 +32,7 @@ use std::sync::Arc;
 
 use ferry_core::{ModelError, ModelInfo, Sentiment, SentimentClassifier, SentimentScores};
 
+pub use alloc::HugePageAlloc;
 pub use assets::{
     ENCODER_FILE, GAZETTEER_FILE, HEAD_FILE, ModelAssets, SKILL_MLP_FILE, SKILLS_DIR, SkillAssets, TOKENIZER_FILE,
     default_assets_dir,
