@@ -121,11 +121,6 @@ impl SqsQueue {
         Some(format!("arn:aws:sqs:{}:{account}:{name}", self.region.as_deref()?))
     }
 
-    /// Sends `messages` with the given trace id instead of the stored one.
-    pub async fn send_traced(&self, messages: &[TaskMessage], trace_id: Option<&str>) -> Result<(), QueueError> {
-        self.send_to(&self.queue_url, messages, trace_id).await
-    }
-
     /// The queue of `lane`.
     fn lane_url(&self, lane: Lane) -> &str {
         match (lane, &self.interactive_queue_url) {
@@ -336,8 +331,7 @@ impl TaskQueue for SqsQueue {
     /// some batches may already be on the queue; the worker's exactly-once
     /// chunk accounting makes sending them all again safe.
     async fn send(&self, messages: &[TaskMessage]) -> Result<(), QueueError> {
-        let trace_id = self.trace_id.read().unwrap_or_else(|e| e.into_inner()).clone();
-        self.send_traced(messages, trace_id.as_deref()).await
+        self.send_on(Lane::Bulk, messages).await
     }
 
     /// The interactive lane is its own queue when one is set.
