@@ -6,6 +6,7 @@
 pub mod contract;
 pub mod emf;
 pub mod lambda;
+pub mod logs;
 
 use axum::Router;
 use axum::body::Body;

@@ -14,8 +14,7 @@ use ferry_tests::TestApp;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde_json::{Value, json};
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 const ISSUER: &str = "https://idp.example.test/pool-1";
@@ -266,42 +265,9 @@ async fn keys(store: &dyn KeyStore) -> Keys {
     Keys { good, revoked: revoked.key, disabled_owner, tampered, unknown, read_only }
 }
 
-/// Captures every log line written while it is installed.
-#[derive(Clone, Default)]
-struct LogCapture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for LogCapture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Every log line of this test binary (a global subscriber: a scoped one can
-/// miss events whose callsites another test thread registered first).
-fn capture_logs() -> LogCapture {
-    static CAPTURE: std::sync::OnceLock<LogCapture> = std::sync::OnceLock::new();
-    CAPTURE
-        .get_or_init(|| {
-            let capture = LogCapture::default();
-            let writer = capture.clone();
-            let subscriber = tracing_subscriber::fmt()
-                .json()
-                .with_max_level(tracing::Level::TRACE)
-                .with_writer(move || writer.clone())
-                .finish();
-            tracing::subscriber::set_global_default(subscriber).expect("the only global subscriber");
-            capture
-        })
-        .clone()
-}
-
 #[tokio::test]
 async fn forged_and_wrong_credentials_are_refused_and_change_nothing() {
-    let logs = capture_logs();
+    let logs = ferry_tests::logs::LogCapture::global();
     let app = app();
     let keys = keys(app.keys.as_ref()).await;
     let attacks = attacks(&keys);
@@ -342,7 +308,7 @@ async fn forged_and_wrong_credentials_are_refused_and_change_nothing() {
     assert_eq!(app.queue.depth().await.unwrap(), 5);
 
     // No credential, nor any signature or key secret in it, was logged.
-    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let logs = logs.text();
     assert!(logs.contains("job queued"), "the capture works: {logs}");
     for secret in secrets {
         let tail = secret.rsplit(['.', '_', ' ']).next().unwrap_or_default();

@@ -9,55 +9,20 @@ use ferry_core::message::chunk_texts;
 use ferry_core::{Job, Limits, Task, TaskMessage};
 use ferry_inference::{Outcome, Received};
 use ferry_tests::TestApp;
+use ferry_tests::logs::LogCapture;
 use serde_json::{Value, json};
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn capture() -> Capture {
-    static CAPTURE: OnceLock<Capture> = OnceLock::new();
-    CAPTURE
-        .get_or_init(|| {
-            let capture = Capture::default();
-            let writer = capture.clone();
-            let subscriber = tracing_subscriber::fmt()
-                .json()
-                .with_max_level(tracing::Level::INFO)
-                .with_writer(move || writer.clone())
-                .finish();
-            tracing::subscriber::set_global_default(subscriber).expect("the only global subscriber");
-            capture
+/// The `(task, status)` of every `JobsFinished` event logged since the last call.
+fn finished(log: &LogCapture) -> Vec<(String, String)> {
+    log.take()
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line["target"] == ferry_core::metrics::TARGET && line["fields"]["JobsFinished"] == 1)
+        .map(|line| {
+            let field = |name: &str| line["fields"][name].as_str().unwrap_or_default().to_owned();
+            (field("task"), field("status"))
         })
-        .clone()
-}
-
-impl Capture {
-    /// The `(task, status)` of every `JobsFinished` event so far, emptying the log.
-    fn finished(&self) -> Vec<(String, String)> {
-        let bytes = std::mem::take(&mut *self.0.lock().unwrap());
-        String::from_utf8(bytes)
-            .unwrap()
-            .lines()
-            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-            .filter(|line| line["target"] == ferry_core::metrics::TARGET && line["fields"]["JobsFinished"] == 1)
-            .map(|line| {
-                let field = |name: &str| line["fields"][name].as_str().unwrap_or_default().to_owned();
-                (field("task"), field("status"))
-            })
-            .collect()
-    }
+        .collect()
 }
 
 fn received(message: &TaskMessage) -> Received {
@@ -80,16 +45,16 @@ fn once(status: &str) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn each_job_that_ends_is_counted_once() {
-    let log = capture();
+    let log = LogCapture::global();
     let app = TestApp::new(Limits::default());
-    log.finished();
+    finished(&log);
 
     // Its last chunk, then a redelivery of it.
     let (_, messages) = queued_job(&app, sentiment_job()).await;
     for _ in 0..2 {
         assert_eq!(app.worker.handle(&[received(&messages[0])]).await, vec![Outcome::Done]);
     }
-    assert_eq!(log.finished(), once("succeeded"), "last chunk");
+    assert_eq!(finished(&log), once("succeeded"), "last chunk");
 
     // A poison message (a task nobody knows), twice.
     let (_, messages) = queued_job(&app, sentiment_job()).await;
@@ -99,7 +64,7 @@ async fn each_job_that_ends_is_counted_once() {
         let batch = [Received { id: "m2".into(), body: poison.to_string(), receive_count: 1 }];
         assert!(matches!(&app.worker.handle(&batch).await[0], Outcome::Poisoned(_)));
     }
-    assert_eq!(log.finished(), once("failed"), "poison message");
+    assert_eq!(finished(&log), once("failed"), "poison message");
 
     // Past its deadline when its message arrives, twice.
     let mut late = sentiment_job();
@@ -108,7 +73,7 @@ async fn each_job_that_ends_is_counted_once() {
     for _ in 0..2 {
         assert_eq!(app.worker.handle(&[received(&messages[0])]).await, vec![Outcome::Done]);
     }
-    assert_eq!(log.finished(), once("canceled"), "deadline");
+    assert_eq!(finished(&log), once("canceled"), "deadline");
 
     // Its owner's DELETE, twice: both answer 200, one is counted.
     let (job, _) = queued_job(&app, sentiment_job()).await;
@@ -116,5 +81,5 @@ async fn each_job_that_ends_is_counted_once() {
         let (status, body) = app.send("DELETE", &format!("/v1/jobs/{}", job.id), Some("alice"), None).await;
         assert_eq!((status.as_u16(), body["status"].as_str()), (200, Some("canceled")), "{body}");
     }
-    assert_eq!(log.finished(), once("canceled"), "DELETE");
+    assert_eq!(finished(&log), once("canceled"), "DELETE");
 }
