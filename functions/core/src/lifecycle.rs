@@ -161,10 +161,7 @@ impl<'a> Jobs<'a> {
     /// Fails a job that has not ended, with the reason its owner sees.
     pub async fn fail(&self, id: JobId, reason: &str) -> Result<(), StoreError> {
         tracing::warn!(job_id = %id, %reason, "failing the job");
-        if let Some(failed) = self.store.fail_job(id, reason).await? {
-            metrics::job_finished(&failed);
-        }
-        Ok(())
+        fail_and_count(self.store, id, reason).await
     }
 
     /// Cancels the owner's job if it has not ended and queues its callback.
@@ -212,6 +209,15 @@ impl<'a> Jobs<'a> {
         }
         Ok(())
     }
+}
+
+/// Fails a job that has not ended, counting it as finished if this call
+/// ended it ([`Jobs::fail`], and the recovery sweep's lost work).
+pub(crate) async fn fail_and_count(store: &dyn JobStore, id: JobId, reason: &str) -> Result<(), StoreError> {
+    if let Some(failed) = store.fail_job(id, reason).await? {
+        metrics::job_finished(&failed);
+    }
+    Ok(())
 }
 
 /// A job counts as finished once, when the call that ended it returns.

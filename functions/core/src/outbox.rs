@@ -16,8 +16,8 @@
 //! and in AWS on an EventBridge schedule (the inference function).
 
 use crate::job::{Dispatch, Job, JobId, WebhookStatus, now};
+use crate::lifecycle;
 use crate::message::TaskMessage;
-use crate::metrics;
 use crate::ports::{BlobError, BlobStore, Created, Idempotency, JobStore, Lane, QueueError, StoreError, TaskQueue};
 use crate::webhook::WebhookMessage;
 use std::time::Duration;
@@ -146,9 +146,7 @@ pub async fn sweep(
                 // One job's unreadable staging must not stop the others.
                 Err(OutboxError::Corrupt(id, reason)) => {
                     tracing::error!(job_id = %id, %reason, "recovery: failing a job whose staged work is unreadable");
-                    if let Some(failed) = store.fail_job(id, "its queued work was lost").await? {
-                        metrics::job_finished(&failed);
-                    }
+                    lifecycle::fail_and_count(store, id, "its queued work was lost").await?;
                     store.reschedule_recovery(id, job.recovery_due, None).await?;
                 }
                 Err(e) => return Err(e),

@@ -269,9 +269,9 @@ impl<'d> PdfFile<'d> {
     /// Sets up decryption if the trailer asks for it (refusing what needs a password).
     fn unlock(mut self) -> Result<Self, ExtractError> {
         let Some(encrypt) = self.trailer.get(b"Encrypt").cloned() else { return Ok(self) };
-        let unreadable = ExtractError::UnknownEncryption("its encryption dictionary is missing");
-        let dict = fatal_only(self.deref(&encrypt))?.ok_or(unreadable.clone())?;
-        let dict = dict.as_dict().ok_or(unreadable)?;
+        let unreadable = || ExtractError::UnknownEncryption("its encryption dictionary is missing or damaged");
+        let dict = fatal_only(self.deref(&encrypt))?.ok_or_else(unreadable)?;
+        let dict = dict.as_dict().ok_or_else(unreadable)?;
         let file_id = fatal_only(self.get_in(&self.trailer, b"ID"))?;
         let encrypt_ref = encrypt.as_reference();
         self.crypt = Some(Crypt::open(dict, encrypt_ref, file_id.as_deref())?);
