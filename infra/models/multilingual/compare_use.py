@@ -82,21 +82,22 @@ def main():
         print(f"| {name} | {s['macro_f1']:.3f} | {s['accuracy']:.3f} |")
 
     rows = [json.loads(line) for line in (HERE / "reviews.jsonl").read_text(encoding="utf-8").splitlines()]
-    ours = per_language(rows, head.predict(use.encode([r["text"] for r in rows])))
+    use_pred = head.predict(use.encode([r["text"] for r in rows]))
+    ours = per_language(rows, use_pred)
     ferry_out = [json.loads(line) for line in Path(sys.argv[1]).read_text(encoding="utf-8").splitlines()]
-    theirs = per_language(rows, [LABELS.index(o["sentiment"]) for o in ferry_out])
+    ferry_pred = [LABELS.index(o["sentiment"]) for o in ferry_out]
+    theirs = per_language(rows, ferry_pred)
     print("\n| language | in USE-m3's 16 | Ferry as shipped: accuracy / macro-F1 | USE-m3 head: accuracy / macro-F1 |")
     print("|---|---|---:|---:|")
     for lang in ours:
         f, u = theirs[lang], ours[lang]
         known = "yes" if lang in USE_LANGUAGES else "no"
         print(f"| {lang} | {known} | {f['accuracy']:.2f} / {f['macro_f1']:.2f} | {u['accuracy']:.2f} / {u['macro_f1']:.2f} |")
-    others = [r for r in rows if r["lang"] != "en"]
-    n = len(others)
-    f_acc = np.mean([LABELS.index(o["sentiment"]) == LABELS.index(r["label"]) for o, r in zip(ferry_out, rows) if r["lang"] != "en"])
-    u_pred = head.predict(use.encode([r["text"] for r in others]))
-    u_acc = np.mean([p == LABELS.index(r["label"]) for p, r in zip(u_pred, others)])
-    print(f"\nnon-English ({n} texts): Ferry accuracy {f_acc:.2f}, USE-m3 head {u_acc:.2f}")
+    others = [i for i, r in enumerate(rows) if r["lang"] != "en"]
+    gold = [LABELS.index(rows[i]["label"]) for i in others]
+    f_acc = np.mean([ferry_pred[i] == g for i, g in zip(others, gold)])
+    u_acc = np.mean([use_pred[i] == g for i, g in zip(others, gold)])
+    print(f"\nnon-English ({len(others)} texts): Ferry accuracy {f_acc:.2f}, USE-m3 head {u_acc:.2f}")
 
     sample = [r["text"] for r in rows] * 10
     started = time.perf_counter()
