@@ -37,7 +37,9 @@ pub use assets::{
     ENCODER_FILE, GAZETTEER_FILE, HEAD_FILE, ModelAssets, SKILL_MLP_FILE, SKILLS_DIR, SkillAssets, TOKENIZER_FILE,
     default_assets_dir,
 };
-pub use encoder::{EMBEDDING_DIM, LAST_OUTPUT, MAX_BATCH, MAX_TOKENS, SENTIMENT_OUTPUT, encoder_onnx_to_nnef};
+pub use encoder::{
+    EMBEDDING_DIM, LAST_OUTPUT, MAX_BATCH, MAX_TOKENS, SENTIMENT_OUTPUT, drop_nan_guards, encoder_onnx_to_nnef,
+};
 pub use skills::{Candidate, SKILL_MODEL_ID, SKILL_THRESHOLD, SkillMention, SkillMode, SkillModel, skill_set};
 pub use vader::vader_features;
 
