@@ -23,6 +23,7 @@ $PY train_head.py        # candidates on val, temperature -> .work/sentiment_hea
 $PY blend_head.py        # VADER blend fit on eval/dev_reviews.jsonl (CV), temperature -> sentiment_head.onnx, metrics.json
 $PY write_report.py      # parity.json, assets/README.md, prints the evaluation table
 $PY bench_ort.py         # onnxruntime single-thread throughput table
+multilingual/run.sh build  # USE-multilingual v3 + head -> multilingual/ (its own venv; verified against the package)
 $PY skills/build_skills.py  # skill-extractor -> skills/skills.txt, skill_mlp.onnx (verified), parity.json, README.md
 # Test fixtures, not model assets (slow: fp32 reference embeddings in numpy, ~5 min): WITH_FIXTURES=1 ./build.sh
 if [ "${WITH_FIXTURES:-0}" = 1 ]; then

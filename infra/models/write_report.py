@@ -183,7 +183,9 @@ Built by `infra/models/build.sh` (venv in `infra/models/.work/`, packages pinned
 Notes for the serving side: whitespace-only / empty text still yields `[CLS] [SEP]` and a (meaningless)
 prediction — short-circuit it if that matters. The int8-stored weights cost little: on the movie review
 texts, cosine(int8-weight embedding, original fp32 sentence-transformers embedding) is 0.9995 mean, 0.9964 min.
-The head is English-only in practice (French/German sentences come out neutral-ish or wrong).
+The head is English-only in practice (French/German sentences come out neutral-ish or wrong): text that
+is clearly another language goes to the multilingual model in `multilingual/` instead (built by
+`infra/models/multilingual/build_usem3.py`, see `infra/models/multilingual/README.md`).
 
 ## Encoder interface
 

@@ -224,9 +224,14 @@ async fn sentiment_names_the_language_and_warns_off_english() {
     let (status, body) = app.send("POST", "/v1/sentiment", Some("alice"), Some(swedish)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["language"], "sv");
-    assert!(body["warning"].as_str().is_some_and(|w| w.contains("English only")), "{body}");
+    assert!(body["warning"].as_str().is_some_and(|w| w.contains("know English and ar, de,")), "{body}");
     let (_, models) = app.send("GET", "/v1/models", Some("alice"), None).await;
     assert_eq!(models.to_string().matches(r#""languages":["en"]"#).count(), 2, "{models}");
+    let multilingual = models
+        .to_string()
+        .matches(r#""languages":["ar","de","es","fr","it","ja","ko","nl","pl","pt","ru","th","tr","zh"]"#)
+        .count();
+    assert_eq!(multilingual, 1, "{models}");
 }
 
 #[tokio::test]

@@ -308,11 +308,14 @@ pub struct SentimentResult {
     confidence: f64,
     scores: Scores,
     /// ISO 639-1; English unless the text is clearly another language; null
-    /// for text with no words.
+    /// for text with no words. Text that is clearly another language is
+    /// scored by the multilingual model (`ferry-sentiment-usem3-v1`).
     language: Option<String>,
-    /// Set when the text is not in a language the model was trained on.
+    /// Set when the text is in a language no sentiment model was trained on
+    /// (`GET /v1/models` lists each model's languages).
     warning: Option<String>,
-    /// The model id and the first 16 hex digits of its files' SHA-256.
+    /// The model that scored the text: its id and the first 16 hex digits of
+    /// its files' SHA-256.
     model: Option<String>,
     /// `POST /v1/sentiment` only: the job that ran it.
     #[schema(format = "uuid")]

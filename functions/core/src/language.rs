@@ -1,6 +1,7 @@
-//! Which language a text is in, so a result from an English-only model can say
-//! when it was given something else (a Swedish review comes back "neutral 0.92"
-//! otherwise, with nothing to tell the client it is a guess).
+//! Which language a text is in, so that a text goes to the sentiment model
+//! that knows its language, and a result can say when no model does (a
+//! Swedish review came back "neutral 0.92" with nothing to tell the client it
+//! was a guess).
 //!
 //! Detection is [`whatlang`]'s trigram model, asked two questions. Its plain
 //! answer is unsure on short texts and errs both ways: "Great!" comes out as
@@ -12,11 +13,33 @@
 //! scores 1.0 for every non-English text and at most 0.51 for English ones
 //! ("Kindle Paperwhite, USB-C, 16 GB"), so a text is called another language
 //! only above [`CLEARLY`] and English keeps the benefit of the doubt.
+//!
+//! The answer also picks the sentiment model ([`Language::sentiment_model`]):
+//! text that is clearly another language goes to the multilingual model, the
+//! rest to the English one.
 
 use whatlang::{Detector, Lang};
 
-/// The languages the shipped models were trained on (ISO 639-1).
+/// The languages the English models were trained on (ISO 639-1): the
+/// sentiment model for English and the resume model.
 pub const MODEL_LANGUAGES: &[&str] = &["en"];
+
+/// The languages besides English that the multilingual sentiment model knows
+/// (ISO 639-1): Universal Sentence Encoder multilingual v3's 16, with
+/// Simplified and Traditional Chinese as one `zh`.
+pub const MULTILINGUAL_LANGUAGES: &[&str] =
+    &["ar", "de", "es", "fr", "it", "ja", "ko", "nl", "pl", "pt", "ru", "th", "tr", "zh"];
+
+/// Which sentiment model scores a text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SentimentModelChoice {
+    /// The English model: English text, and text with no language to go on.
+    English,
+    /// The multilingual model: text that is clearly not English, in one of
+    /// [`MULTILINGUAL_LANGUAGES`] or not (for a language neither model knows
+    /// it is the nearer guess: whatlang names short Russian text Bulgarian).
+    Multilingual,
+}
 
 /// How sure the duel against English must be before a text is called another
 /// language (whatlang's own "reliable" mark is 0.9).
@@ -38,20 +61,30 @@ pub struct Language {
 impl Language {
     const ENGLISH: Language = Language { code: "en", name: "English" };
 
-    /// Whether the shipped models were trained on it.
+    /// Whether a sentiment model was trained on it.
     pub fn is_served(self) -> bool {
-        MODEL_LANGUAGES.contains(&self.code)
+        MODEL_LANGUAGES.contains(&self.code) || MULTILINGUAL_LANGUAGES.contains(&self.code)
     }
 
-    /// The note a result for this language carries, if the model was not
-    /// trained on it.
+    /// The note a sentiment result for this language carries, if no model
+    /// was trained on it.
     pub fn warning(self) -> Option<String> {
         (!self.is_served()).then(|| {
             format!(
-                "the text looks {} ({}); the model was trained on English only, so this answer is unreliable",
-                self.name, self.code
+                "the text looks {} ({}); the sentiment models know English and {} only, so this answer is unreliable",
+                self.name,
+                self.code,
+                MULTILINGUAL_LANGUAGES.join(", ")
             )
         })
+    }
+
+    /// The sentiment model for a text in `language` ([`identify`]'s answer).
+    pub fn sentiment_model(language: Option<Language>) -> SentimentModelChoice {
+        match language {
+            Some(l) if l != Language::ENGLISH => SentimentModelChoice::Multilingual,
+            _ => SentimentModelChoice::English,
+        }
     }
 
     fn of(lang: Lang) -> Language {
@@ -169,20 +202,30 @@ mod tests {
     }
 
     #[test]
-    fn the_issues_examples_are_named_and_warned_about() {
-        for (text, code) in [
-            ("Fantastisk telefon, jag älskar den", Some("sv")),
-            ("太糟糕了，一天就坏了", Some("zh")),
-            // Three Cyrillic words: whatlang names them Bulgarian. Not English
-            // is what the warning needs, and that it gets right.
-            ("Ужасное качество, не покупайте", None),
+    fn the_issues_examples_are_named_routed_and_warned_about_when_no_model_knows_them() {
+        for (text, code, warned) in [
+            ("Fantastisk telefon, jag älskar den", Some("sv"), true),
+            ("太糟糕了，一天就坏了", Some("zh"), false),
+            // Three Cyrillic words: whatlang names them Bulgarian, which no
+            // model lists, so the warning stays; the multilingual model (which
+            // knows Russian) still scores them.
+            ("Ужасное качество, не покупайте", None, true),
         ] {
             let language = identify(text).expect("detected");
             if let Some(code) = code {
                 assert_eq!(language.code, code, "{text}");
             }
-            assert!(language.warning().is_some_and(|w| w.contains("English only")), "{text}");
+            assert_eq!(Language::sentiment_model(Some(language)), SentimentModelChoice::Multilingual, "{text}");
+            let warning = language.warning();
+            assert_eq!(warning.is_some(), warned, "{text}: {warning:?}");
+            assert!(warning.is_none_or(|w| w.contains("English and ar, de,")), "{text}");
         }
+    }
+
+    #[test]
+    fn english_and_wordless_text_stay_on_the_english_model() {
+        assert_eq!(Language::sentiment_model(identify("Love it")), SentimentModelChoice::English);
+        assert_eq!(Language::sentiment_model(identify("12345 !!! 👍")), SentimentModelChoice::English);
     }
 
     #[test]

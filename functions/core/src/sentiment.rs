@@ -1,7 +1,7 @@
 //! Sentiment: the labels, the scores a model produces, and the port the worker
 //! calls to get them.
 
-use crate::language::{Language, MODEL_LANGUAGES};
+use crate::language::{Language, MODEL_LANGUAGES, MULTILINGUAL_LANGUAGES, SentimentModelChoice};
 use serde::{Deserialize, Serialize};
 
 /// The three classes, in the order every model file and score vector uses.
@@ -103,7 +103,46 @@ pub trait SentimentClassifier: Send + Sync + 'static {
     fn provenance(&self) -> String {
         self.describe().id
     }
+
+    /// What a result scored by `model` records as its producer. A classifier
+    /// that sends other languages to a model of their own
+    /// ([`Language::sentiment_model`]) names it here; one model for every
+    /// text names itself.
+    fn provenance_of(&self, model: SentimentModelChoice) -> String {
+        let _ = model;
+        self.provenance()
+    }
 }
+
+/// The producer each result names, by the model that scored it: asked of the
+/// classifier once, not per text.
+#[derive(Debug, Clone)]
+pub struct Provenances {
+    english: String,
+    multilingual: String,
+}
+
+impl Provenances {
+    pub fn of(classifier: &dyn SentimentClassifier) -> Self {
+        Provenances {
+            english: classifier.provenance_of(SentimentModelChoice::English),
+            multilingual: classifier.provenance_of(SentimentModelChoice::Multilingual),
+        }
+    }
+
+    /// The producer of the result for a text in `language`.
+    pub fn for_language(&self, language: Option<Language>) -> &str {
+        match Language::sentiment_model(language) {
+            SentimentModelChoice::English => &self.english,
+            SentimentModelChoice::Multilingual => &self.multilingual,
+        }
+    }
+}
+
+/// Identifier of the sentiment model for text that is clearly not English.
+pub const MULTILINGUAL_MODEL_ID: &str = "ferry-sentiment-usem3-v1";
+/// Its longest input in tokens; longer texts are cut.
+pub const MULTILINGUAL_MAX_TOKENS: usize = 512;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ModelInfo {
@@ -137,6 +176,14 @@ pub fn catalog() -> Vec<ModelInfo> {
             labels: Sentiment::ALL.iter().map(|s| s.as_str().to_owned()).collect(),
             max_tokens: 256,
             languages: model_languages(),
+        },
+        ModelInfo {
+            id: MULTILINGUAL_MODEL_ID.into(),
+            task: "sentiment".into(),
+            encoder: "Universal Sentence Encoder multilingual v3".into(),
+            labels: Sentiment::ALL.iter().map(|s| s.as_str().to_owned()).collect(),
+            max_tokens: MULTILINGUAL_MAX_TOKENS,
+            languages: MULTILINGUAL_LANGUAGES.iter().map(|&l| l.to_owned()).collect(),
         },
         ModelInfo {
             id: crate::resume::RESUME_MODEL_ID.into(),

@@ -39,5 +39,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("{layer:>9} layer, {words:>3} words: {now:.0} MB (+{:.0}), first run {ms} ms", now - loaded);
         }
     }
+    let before = resident_mb();
+    let started = Instant::now();
+    model.classify(&["Das Paket kam schnell an und alles funktioniert bestens"])?;
+    let ms = started.elapsed().as_millis();
+    println!(
+        "multilingual model read on first use: {:.0} MB (+{:.0}), first run {ms} ms",
+        resident_mb(),
+        resident_mb() - before
+    );
     Ok(())
 }

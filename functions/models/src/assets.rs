@@ -61,6 +61,15 @@ pub(crate) struct Digests {
     pub(crate) all: String,
 }
 
+/// SHA-256 over `files`, each length-prefixed, hex.
+pub(crate) fn sha256_of(files: &[&[u8]]) -> String {
+    let mut hash = Sha256::new();
+    for file in files {
+        hash_file(&mut hash, file);
+    }
+    hex::encode(hash.finalize())
+}
+
 fn hash_file(hash: &mut Sha256, file: &[u8]) {
     hash.update((file.len() as u64).to_le_bytes());
     hash.update(file);
@@ -148,12 +157,12 @@ impl OwnedAssets {
     }
 }
 
-fn read(dir: &Path, name: &str) -> Result<Vec<u8>, ModelError> {
+pub(crate) fn read(dir: &Path, name: &str) -> Result<Vec<u8>, ModelError> {
     let path = dir.join(name);
     std::fs::read(&path).map_err(|e| ModelError(format!("cannot read model file {}: {e}", path.display())))
 }
 
-fn map(dir: &Path, name: &str) -> Result<memmap2::Mmap, ModelError> {
+pub(crate) fn map(dir: &Path, name: &str) -> Result<memmap2::Mmap, ModelError> {
     let path = dir.join(name);
     let failed = |e: std::io::Error| ModelError(format!("cannot read model file {}: {e}", path.display()));
     let file = std::fs::File::open(&path).map_err(failed)?;

@@ -42,7 +42,7 @@ impl Head {
     }
 }
 
-fn softmax(logits: &[f32]) -> [f32; CLASSES] {
+pub(crate) fn softmax(logits: &[f32]) -> [f32; CLASSES] {
     let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let mut p = [0f32; CLASSES];
     for (p, &l) in p.iter_mut().zip(logits) {

@@ -6,6 +6,10 @@
 //! plus the four VADER polarity scores go through a small ONNX head that
 //! gives negative / neutral / positive logits.
 //!
+//! Text that is clearly not English ([`ferry_core::language::Language::sentiment_model`])
+//! goes to a second model instead: Universal Sentence Encoder multilingual v3
+//! and a head of its own (see [`multilingual`]), read on first use.
+//!
 //! [`SkillModel`] is a port of the PyPI package skill-extractor 0.2.0: a
 //! gazetteer proposes skill mentions, and a small classifier over the MiniLM
 //! embedding of each mention's context keeps the real ones (see [`skills`]).
@@ -24,12 +28,14 @@ mod alloc;
 mod assets;
 mod encoder;
 mod head;
+pub mod multilingual;
 pub mod skills;
 mod vader;
 
 use std::path::Path;
 use std::sync::Arc;
 
+use ferry_core::language::{self, Language, SentimentModelChoice};
 use ferry_core::{ModelError, ModelInfo, Sentiment, SentimentClassifier, SentimentScores};
 
 pub use alloc::HugePageAlloc;
@@ -40,16 +46,22 @@ pub use assets::{
 pub use encoder::{
     EMBEDDING_DIM, LAST_OUTPUT, MAX_BATCH, MAX_TOKENS, SENTIMENT_OUTPUT, drop_nan_guards, encoder_onnx_to_nnef,
 };
+pub use multilingual::{
+    MULTILINGUAL_DIR, MULTILINGUAL_MAX_TOKENS, MULTILINGUAL_MODEL_ID, MultilingualAssets, USEM3_FILE,
+    USEM3_TOKENIZER_FILE,
+};
 pub use skills::{Candidate, SKILL_MODEL_ID, SKILL_THRESHOLD, SkillMention, SkillMode, SkillModel, skill_set};
 pub use vader::vader_features;
 
 use encoder::{Encoder, Layer};
 use head::Head;
+use multilingual::LazyMultilingual;
 
 /// Identifier reported by [`SentimentClassifier::describe`].
 pub const MODEL_ID: &str = "ferry-sentiment-minilm-vader-v1";
 
-/// The sentiment model: tokenizer + MiniLM encoder + VADER + sentiment head.
+/// The sentiment model: tokenizer + MiniLM encoder + VADER + sentiment head,
+/// and the multilingual model for text that is clearly not English.
 pub struct SentimentModel {
     /// Shared with every [`SkillModel`] built from this model.
     encoder: Arc<Encoder>,
@@ -58,6 +70,7 @@ pub struct SentimentModel {
     sha256: String,
     /// SHA-256 over the tokenizer and the encoder only (for [`SkillModel`]'s provenance).
     encoder_sha256: String,
+    multilingual: LazyMultilingual,
 }
 
 impl std::fmt::Debug for SentimentModel {
@@ -68,13 +81,16 @@ impl std::fmt::Debug for SentimentModel {
 
 impl SentimentModel {
     /// Loads the model files ([`TOKENIZER_FILE`], [`ENCODER_FILE`],
-    /// [`HEAD_FILE`]) from `dir` and optimises them for this machine.
+    /// [`HEAD_FILE`]) from `dir` and optimises them for this machine. The
+    /// multilingual model's files ([`MULTILINGUAL_DIR`]) must be there too;
+    /// they are read on first use.
     pub fn load(dir: &Path) -> Result<Self, ModelError> {
+        let multilingual = LazyMultilingual::in_dir(dir)?;
         let files = assets::read_dir(dir)?;
         let (graph, digests) = Self::read_and_hash(files.as_assets());
         // The mapped encoder file goes before the stacks are cut.
         let (tokenizer, head) = files.into_small_files();
-        Self::build(&tokenizer, graph?, &head, digests)
+        Self::build(&tokenizer, graph?, &head, digests, multilingual)
     }
 
     /// Loads the models from the assets shipped in this crate's `assets/`
@@ -85,10 +101,12 @@ impl SentimentModel {
         Self::load(&default_assets_dir())
     }
 
-    /// Builds the model from in-memory file contents.
-    pub fn from_assets(assets: ModelAssets<'_>) -> Result<Self, ModelError> {
+    /// Builds the model from in-memory file contents, with the multilingual
+    /// model's files in `multilingual_dir`/[`MULTILINGUAL_DIR`].
+    pub fn from_assets(assets: ModelAssets<'_>, multilingual_dir: &Path) -> Result<Self, ModelError> {
+        let multilingual = LazyMultilingual::in_dir(multilingual_dir)?;
         let (graph, digests) = Self::read_and_hash(assets);
-        Self::build(assets.tokenizer, graph?, assets.head, digests)
+        Self::build(assets.tokenizer, graph?, assets.head, digests, multilingual)
     }
 
     /// Hashing 90 MB takes a core ~50 ms: done beside the reading.
@@ -105,17 +123,20 @@ impl SentimentModel {
         graph: encoder::EncoderGraph,
         head: &[u8],
         digests: assets::Digests,
+        multilingual: LazyMultilingual,
     ) -> Result<Self, ModelError> {
         let encoder = Arc::new(Encoder::new(tokenizer, graph)?);
         let head = Head::new(head)?;
-        Ok(SentimentModel { encoder, head, sha256: digests.all, encoder_sha256: digests.encoder })
+        Ok(SentimentModel { encoder, head, sha256: digests.all, encoder_sha256: digests.encoder, multilingual })
     }
 
     /// Builds the model from the assets compiled into the binary, so it needs
     /// no files at run time (Lambda zips, fresh clones, `cargo run`).
     #[cfg(feature = "bundled")]
     pub fn bundled() -> Result<Self, ModelError> {
-        Self::from_assets(ModelAssets::BUNDLED)
+        let assets = ModelAssets::BUNDLED;
+        let (graph, digests) = Self::read_and_hash(assets);
+        Self::build(assets.tokenizer, graph?, assets.head, digests, LazyMultilingual::bundled())
     }
 
     /// SHA-256 (hex) of the model files this instance was built from.
@@ -143,8 +164,10 @@ impl SentimentModel {
     }
 }
 
-impl SentimentClassifier for SentimentModel {
-    fn classify(&self, texts: &[&str]) -> Result<Vec<SentimentScores>, ModelError> {
+impl SentimentModel {
+    /// The English model's scores for `texts`, in order, whatever their
+    /// language (what `assets/parity.json`'s reference computes).
+    pub fn classify_english(&self, texts: &[&str]) -> Result<Vec<SentimentScores>, ModelError> {
         let mut out = vec![None; texts.len()];
         self.encoder.embed_batched(texts, Layer::Sentiment, |indices, embeddings| {
             let mut features = Vec::with_capacity(indices.len() * head::FEATURES);
@@ -159,6 +182,45 @@ impl SentimentClassifier for SentimentModel {
             Ok(())
         })?;
         out.into_iter().map(|s| s.ok_or_else(|| ModelError("internal: a text got no score".into()))).collect()
+    }
+
+    /// The multilingual model's scores for `texts`, in order.
+    pub fn classify_multilingual(&self, texts: &[&str]) -> Result<Vec<SentimentScores>, ModelError> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.multilingual.get()?.classify(texts)
+    }
+
+    /// The multilingual model's token ids for `text` (`<s>` and `</s>` included).
+    pub fn multilingual_token_ids(&self, text: &str) -> Result<Vec<i64>, ModelError> {
+        self.multilingual.get()?.token_ids(text)
+    }
+}
+
+impl SentimentClassifier for SentimentModel {
+    /// Each text goes to the model its language picks
+    /// ([`Language::sentiment_model`]), then the scores go back in order.
+    fn classify(&self, texts: &[&str]) -> Result<Vec<SentimentScores>, ModelError> {
+        let (english, other): (Vec<usize>, Vec<usize>) = (0..texts.len())
+            .partition(|&i| Language::sentiment_model(language::identify(texts[i])) == SentimentModelChoice::English);
+        let pick = |indices: &[usize]| indices.iter().map(|&i| texts[i]).collect::<Vec<_>>();
+        let mut out = vec![None; texts.len()];
+        for (indices, scores) in
+            [(&english, self.classify_english(&pick(&english))?), (&other, self.classify_multilingual(&pick(&other))?)]
+        {
+            for (&i, s) in indices.iter().zip(scores) {
+                out[i] = Some(s);
+            }
+        }
+        out.into_iter().map(|s| s.ok_or_else(|| ModelError("internal: a text got no score".into()))).collect()
+    }
+
+    fn provenance_of(&self, model: SentimentModelChoice) -> String {
+        match model {
+            SentimentModelChoice::English => self.provenance(),
+            SentimentModelChoice::Multilingual => self.multilingual.provenance(),
+        }
     }
 
     /// `ferry-sentiment-minilm-vader-v1@sha256:<first 16 hex digits>`: enough

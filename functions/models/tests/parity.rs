@@ -77,7 +77,7 @@ fn rust_vader_is_close_to_python_vader() {
 #[test]
 fn probabilities_match_reference() {
     let p = parity();
-    let got = model().classify(&sentences()).unwrap();
+    let got = model().classify_english(&sentences()).unwrap();
     let mut worst = 0f32;
     for (i, (g, want)) in got.iter().zip(&p.probs).enumerate() {
         let d = max_abs_diff(&probs(g), want);
@@ -112,11 +112,11 @@ fn mixed_batch() -> Vec<&'static str> {
 #[test]
 fn scores_do_not_depend_on_the_batch() {
     let texts = mixed_batch();
-    let batched = model().classify(&texts).unwrap();
+    let batched = model().classify_english(&texts).unwrap();
     let embedded = model().embed(&texts).unwrap();
     assert_eq!(batched.len(), texts.len());
     for (i, text) in texts.iter().enumerate() {
-        let alone = model().classify(&[text]).unwrap();
+        let alone = model().classify_english(&[text]).unwrap();
         let d = max_abs_diff(&probs(&alone[0]), &probs(&batched[i]));
         assert!(d < 1e-5, "text {i} {text:?}: alone vs batched differ by {d}");
         let alone = model().embed(&[text]).unwrap();
@@ -128,9 +128,9 @@ fn scores_do_not_depend_on_the_batch() {
 #[test]
 fn results_keep_the_input_order() {
     let texts = mixed_batch();
-    let forward = model().classify(&texts).unwrap();
+    let forward = model().classify_english(&texts).unwrap();
     let reversed: Vec<&str> = texts.iter().rev().copied().collect();
-    let backward = model().classify(&reversed).unwrap();
+    let backward = model().classify_english(&reversed).unwrap();
     for (i, f) in forward.iter().enumerate() {
         let b = &backward[texts.len() - 1 - i];
         assert!(max_abs_diff(&probs(f), &probs(b)) < 1e-5, "text {i} {:?}", texts[i]);

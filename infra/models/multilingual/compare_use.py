@@ -56,14 +56,20 @@ def per_language(rows, predicted):
     return table
 
 
-def main():
+def tweets():
+    """The tweets, labels and split (0 train, 1 val, 2 test) Ferry's own head was trained on."""
     texts, y, _w, _missing, _stats = load()
     idx = np.arange(len(texts))
-    tr, rest = train_test_split(idx, test_size=0.30, stratify=y, random_state=SEED)
+    _tr, rest = train_test_split(idx, test_size=0.30, stratify=y, random_state=SEED)
     va, te = train_test_split(rest, test_size=0.50, stratify=y[rest], random_state=SEED)
     split = np.zeros(len(texts), np.int8)
     split[va] = 1
     split[te] = 2
+    return texts, y, split
+
+
+def main():
+    texts, y, split = tweets()
     started = time.perf_counter()
     emb = use_embed(texts)
     print(f"USE-m3 embedded {len(texts)} tweets in {time.perf_counter() - started:.1f} s (cached after the first run)")

@@ -75,8 +75,6 @@ pub struct Worker {
     /// Uploaded documents, and staged dispatches for the recovery sweep.
     blobs: Arc<dyn BlobStore>,
     sentiment: Arc<dyn SentimentClassifier>,
-    /// `model@sha256:…`, recorded with every result.
-    provenance: String,
     /// The queue's delivery limit: on the last delivery a chunk that still
     /// fails has its items recorded as failed (the job can finish) and the
     /// message is left to the queue, which dead-letters it for redrive.
@@ -102,7 +100,6 @@ impl Worker {
             store,
             queue,
             blobs,
-            provenance: sentiment.provenance(),
             sentiment,
             max_attempts: max_attempts.max(1),
             upstream: Upstream::AnyOwner,

@@ -3,7 +3,8 @@
 //! each chunk's results are recorded.
 
 use super::{Outcome, Worker};
-use ferry_core::{ItemResult, SentimentPrediction, TaskMessage, language};
+use ferry_core::sentiment::Provenances;
+use ferry_core::{ItemResult, TaskMessage, language};
 use std::sync::Arc;
 use tracing::{debug, warn};
 
@@ -36,13 +37,15 @@ impl Worker {
         let mut outcomes = Vec::with_capacity(chunks.len());
         for chunk in &chunks {
             let message = chunk.message;
-            let results = sentiment_results(message, &mut predictions, &self.provenance);
+            let results = sentiment_results(message, &mut predictions);
             outcomes.push((chunk.index, self.record(message.job_id, message.chunk, &results).await));
         }
         outcomes
     }
 
-    async fn classify(&self, texts: Vec<String>) -> Result<Vec<SentimentPrediction>, String> {
+    /// Each text's prediction as a result's JSON: the scores, the language,
+    /// and the model that scored it.
+    async fn classify(&self, texts: Vec<String>) -> Result<Vec<serde_json::Value>, String> {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
@@ -57,9 +60,19 @@ impl Worker {
             if scores.len() != n {
                 return Err(format!("model returned {} scores for {n} texts", scores.len()));
             }
-            // Here, not on the executor: detection reads every text.
-            let predictions: Vec<SentimentPrediction> =
-                scores.into_iter().zip(&refs).map(|(s, text)| s.prediction(language::identify(text))).collect();
+            // Here, not on the executor: detection reads every text. Asked
+            // after the run, which reads the multilingual model on first use.
+            let provenances = Provenances::of(model.as_ref());
+            let predictions: Vec<serde_json::Value> = scores
+                .into_iter()
+                .zip(&refs)
+                .map(|(s, text)| {
+                    let language = language::identify(text);
+                    let mut value = serde_json::to_value(s.prediction(language)).expect("predictions serialise");
+                    value["model"] = provenances.for_language(language).into();
+                    value
+                })
+                .collect();
             debug!(texts = n, ms = started.elapsed().as_secs_f64() * 1e3, "model run");
             ferry_core::metrics::model_run(n, started.elapsed());
             Ok(predictions)
@@ -82,8 +95,7 @@ fn texts_of(chunks: &[Chunk<'_>]) -> Vec<String> {
 /// own without failing their neighbours.
 fn sentiment_results(
     message: &TaskMessage,
-    predictions: &mut impl Iterator<Item = SentimentPrediction>,
-    provenance: &str,
+    predictions: &mut impl Iterator<Item = serde_json::Value>,
 ) -> Vec<ItemResult> {
     message
         .items()
@@ -93,11 +105,7 @@ fn sentiment_results(
                 return ItemResult::failed(item.i, "empty text");
             }
             match predictions.next() {
-                Some(prediction) => {
-                    let mut value = serde_json::to_value(prediction).expect("predictions serialise");
-                    value["model"] = serde_json::Value::String(provenance.to_owned());
-                    ItemResult::ok(item.i, value)
-                }
+                Some(prediction) => ItemResult::ok(item.i, prediction),
                 None => ItemResult::failed(item.i, "no score returned"),
             }
         })
