@@ -3,6 +3,7 @@
 //! `batchItemFailures` name exactly the records that failed transiently.
 
 use ferry_aws::DynamoStore;
+use ferry_core::language::{Language, SentimentModelChoice, identify};
 use ferry_core::{JobId, JobStatus, JobStore};
 use ferry_tests::lambda::{LambdaFunction, prerequisites};
 use serde_json::{Value, json};
@@ -108,21 +109,77 @@ async fn upstream_messages_from_owners_not_allowed_create_nothing() {
     assert!(worker.logs().contains("is not an allowed upstream source"), "{}", worker.logs());
 }
 
-/// The parity sentences (functions/models/assets/parity.json) through the
-/// binary as one upstream message: the probabilities it stores match
-/// onnxruntime's within 1e-4. With FERRY_PARITY_OUT set they are also
-/// written there, so `infra/arm64` can hold the arm64 build's against the
-/// x86-64 build's.
+/// What a parity text must come back as: the reference's probabilities and
+/// the model that scored it.
+struct Expected {
+    text: String,
+    probs: [f64; 3],
+    model: &'static str,
+}
+
+/// The English reference's sentences the English model scores
+/// (functions/models/assets/parity.json, onnxruntime), then the multilingual
+/// reference's texts the multilingual model scores
+/// (assets/multilingual/parity.json), every third, so that all fit the one
+/// message of at most 64 texts; each set's texts that the binary would send
+/// to the other model are left out.
+fn parity_cases() -> Vec<Expected> {
+    let english: Value =
+        serde_json::from_str(include_str!("../../models/assets/parity.json")).expect("parity.json parses");
+    let multilingual: Value = serde_json::from_str(include_str!("../../models/assets/multilingual/parity.json"))
+        .expect("multilingual/parity.json parses");
+    let probs = |v: &Value| [0, 1, 2].map(|k| v[k].as_f64().unwrap());
+    let english = english["sentences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(english["probs"].as_array().unwrap())
+        .map(|(text, p)| Expected { text: text.as_str().unwrap().to_owned(), probs: probs(p), model: MINILM });
+    let multilingual = multilingual["cases"].as_array().unwrap().iter().step_by(3).map(|case| Expected {
+        text: case["text"].as_str().unwrap().to_owned(),
+        probs: probs(&case["probs"]),
+        model: USEM3,
+    });
+    english
+        .chain(multilingual)
+        .filter(|case| {
+            let routed = match Language::sentiment_model(identify(&case.text)) {
+                SentimentModelChoice::English => MINILM,
+                SentimentModelChoice::Multilingual => USEM3,
+            };
+            routed == case.model
+        })
+        .collect()
+}
+
+/// The reference's label: its most probable class.
+fn label_of(probs: [f64; 3]) -> &'static str {
+    let best = (0..3).fold(0, |best, k| if probs[k] > probs[best] { k } else { best });
+    ["negative", "neutral", "positive"][best]
+}
+
+const MINILM: &str = "ferry-sentiment-minilm-vader-v1@sha256:";
+const USEM3: &str = "ferry-sentiment-usem3-v1@sha256:";
+
+/// The parity texts of both models through the binary as one upstream
+/// message: the probabilities it stores match the references' within 1e-4,
+/// and each result names the model that scored it. With FERRY_PARITY_OUT set
+/// they are also written there, so `infra/arm64` can hold the arm64 build's
+/// against the x86-64 build's.
 #[tokio::test]
 async fn parity_sentences_through_the_real_binary() {
     let Some(cargo_lambda) = prerequisites() else { return };
-    let parity: Value =
-        serde_json::from_str(include_str!("../../models/assets/parity.json")).expect("parity.json parses");
-    let sentences: Vec<&str> = parity["sentences"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+    let cases = parity_cases();
+    let multilingual = cases.iter().filter(|c| c.model == USEM3).count();
+    assert!(
+        multilingual >= 40 && cases.len() - multilingual >= 8 && cases.len() <= 64,
+        "{multilingual} of {}",
+        cases.len()
+    );
     let job_id = uuid::Uuid::now_v7().to_string();
-    let items: Vec<Value> = sentences.iter().enumerate().map(|(i, text)| json!({"i": i, "text": text})).collect();
+    let items: Vec<Value> = cases.iter().enumerate().map(|(i, case)| json!({"i": i, "text": case.text})).collect();
     let body = json!({"v": 1, "job_id": job_id, "owner": "parity-user", "task": "sentiment", "chunk": 0,
-        "items": items, "total": sentences.len()});
+        "items": items, "total": cases.len()});
     let mut event: Value = serde_json::from_str(SQS_BATCH).unwrap();
     let mut record = event["Records"][0].clone();
     record["body"] = json!(body.to_string());
@@ -135,31 +192,30 @@ async fn parity_sentences_through_the_real_binary() {
     let store =
         DynamoStore::new(&config, std::env::var("FERRY_TABLE").unwrap(), std::env::var("FERRY_BUCKET").unwrap());
     let chunks = store.get_results(job_id.parse().unwrap(), 0, 1).await.unwrap();
-    // Each sentence's probabilities, by index; the blank one is refused as
-    // the API would ("empty text"), so it has none.
+    // Each text's probabilities, by index; the blank one is refused as the
+    // API would ("empty text"), so it has none.
     let mut got: Vec<(u32, [f64; 3])> = Vec::new();
+    let mut worst = 0f64;
     for item in &chunks[0].items {
-        let text = sentences[item.i as usize];
+        let case = &cases[item.i as usize];
         match &item.outcome {
             ferry_core::ItemOutcome::Ok(value) => {
                 let scores = &value["scores"];
-                got.push((item.i, ["negative", "neutral", "positive"].map(|k| scores[k].as_f64().unwrap())));
-                assert_eq!(value["sentiment"], parity["predicted"][item.i as usize], "{text:?}");
+                let probs = ["negative", "neutral", "positive"].map(|k| scores[k].as_f64().unwrap());
+                assert!(value["model"].as_str().unwrap().starts_with(case.model), "{:?}: {value}", case.text);
+                assert_eq!(value["sentiment"], label_of(case.probs), "{:?}", case.text);
+                for (g, want) in probs.iter().zip(case.probs) {
+                    worst = worst.max((g - want).abs());
+                }
+                got.push((item.i, probs));
             }
-            failed => assert!(text.trim().is_empty(), "{text:?} failed: {failed:?}"),
+            failed => assert!(case.text.trim().is_empty(), "{:?} failed: {failed:?}", case.text),
         }
     }
-    let blank = sentences.iter().filter(|s| s.trim().is_empty()).count();
-    assert_eq!(got.len(), sentences.len() - blank);
-    let mut worst = 0f64;
-    for (i, g) in &got {
-        let want = &parity["probs"][*i as usize];
-        for (k, v) in g.iter().enumerate() {
-            worst = worst.max((v - want[k].as_f64().unwrap()).abs());
-        }
-    }
-    eprintln!("parity through the binary: max abs diff from onnxruntime {worst:.2e}");
-    assert!(worst < 1e-4, "probabilities differ from onnxruntime's by {worst}");
+    let blank = cases.iter().filter(|c| c.text.trim().is_empty()).count();
+    assert_eq!(got.len(), cases.len() - blank);
+    eprintln!("parity through the binary: max abs diff from the references {worst:.2e}");
+    assert!(worst < 1e-4, "probabilities differ from the references' by {worst}");
     if let Some(path) = std::env::var_os("FERRY_PARITY_OUT") {
         std::fs::write(path, json!({ "probs": got }).to_string()).unwrap();
     }
